@@ -1,0 +1,41 @@
+# vendkiosk — the two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: run test lint typecheck bench venv services-up services-down clean help
+
+help:
+	@echo "make run    - start the whole local stack (web, worker, beat, Flower) with demo data"
+	@echo "make test   - lint, type-check, migrations check and the full test suite"
+	@echo "make lint   - ruff only; make typecheck - mypy only"
+	@echo "make services-down - stop private PostgreSQL/Redis started under var/"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@bash deploy/local/venv.sh "$(PYTHON)" "$(VENV)"
+	@rm -f $(VENV)/.installed-* && touch $@
+
+run: venv
+	@bash deploy/local/run.sh
+
+test: venv
+	@bash deploy/local/test.sh
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: venv
+	$(VENV)/bin/mypy .
+
+services-up: venv
+	$(VENV)/bin/python deploy/local/services.py up
+
+services-down:
+	$(VENV)/bin/python deploy/local/services.py down
+
+clean: services-down
+	rm -rf var/ .mypy_cache .ruff_cache .pytest_cache

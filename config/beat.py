@@ -1,0 +1,33 @@
+"""The periodic schedule, defined in code (Europe/Moscow crontabs).
+
+At beat start django-celery-beat's DatabaseScheduler writes these entries into its tables, where
+staff can pause or re-time them in the admin; a restart restores the definitions below.
+Each capability adds its own entries here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery.schedules import crontab
+
+MOSCOW = "Europe/Moscow"
+
+
+def moscow_crontab(**fields: Any) -> crontab:
+    """A crontab evaluated in Europe/Moscow whatever the server's clock says."""
+    from zoneinfo import ZoneInfo
+
+    schedule = crontab(**fields)
+    # crontab has no tz argument: its zone is the app's unless set here (TIME_ZONE may differ).
+    setattr(schedule, "tz", ZoneInfo(MOSCOW))  # noqa: B010 - read-only in the type stubs
+    return schedule
+
+
+SCHEDULE: dict[str, dict[str, Any]] = {
+    "clear-expired-web-sessions": {
+        "task": "config.tasks.clear_expired_web_sessions",
+        "schedule": moscow_crontab(minute="30", hour="3"),
+        "options": {"expires": 3600},
+    },
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `make run`: the whole local stack in one terminal — web (gunicorn), Celery worker, beat and
+# Flower — over PostgreSQL and Redis found locally or started privately under var/.
+# Ctrl-C stops every process, and the private PostgreSQL/Redis this command started.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export PATH="$PWD/.venv/bin:$PATH"
+mkdir -p var
+
+python deploy/local/services.py up --env-file var/services.env
+set -a; . var/services.env; set +a
+trap 'python deploy/local/services.py down --only "$VK_STARTED_SERVICES"' EXIT
+
+export PORT="${PORT:-8000}"
+export FLOWER_PORT="${FLOWER_PORT:-5555}"
+if [ -z "${FLOWER_BASIC_AUTH:-}" ]; then
+  [ -s var/flower-password ] || python -c 'import secrets; print(secrets.token_urlsafe(12))' > var/flower-password
+  export FLOWER_BASIC_AUTH="flower:$(cat var/flower-password)"
+fi
+# Metrics from every web worker process land here and are summed at /metrics.
+export PROMETHEUS_MULTIPROC_DIR="$PWD/var/prometheus"
+rm -rf "$PROMETHEUS_MULTIPROC_DIR"; mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+
+python manage.py migrate --noinput
+python manage.py seed_demo
+
+base="http://127.0.0.1:$PORT"
+cat <<INFO
+
+vendkiosk is starting. Open:
+  Admin        $base/admin/          (log in as staff / staff-demo-2026)
+  API docs     $base/api/docs/       (any demo login; API tokens above)
+  Health       $base/healthz
+  Metrics      $base/metrics
+  Flower       http://127.0.0.1:$FLOWER_PORT/   (basic auth ${FLOWER_BASIC_AUTH})
+Ctrl-C stops everything.
+
+INFO
+honcho -f deploy/Procfile -d "$PWD" start

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# `make test`: find or start PostgreSQL and Redis, then lint, type-check, check migrations and
+# run the whole test suite against them. Private instances started here are stopped at the end.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export PATH="$PWD/.venv/bin:$PATH"
+
+python deploy/local/services.py up --env-file var/test-services.env
+set -a; . var/test-services.env; set +a
+trap 'python deploy/local/services.py down --only "$VK_STARTED_SERVICES"' EXIT
+
+echo "== ruff"
+ruff check .
+ruff format --check .
+echo "== mypy"
+mypy .
+echo "== migrations"
+python manage.py makemigrations --check --dry-run
+echo "== pytest"
+pytest "$@"

@@ -1,0 +1,3 @@
+"""Admin registrations of the inventory app."""
+
+from __future__ import annotations

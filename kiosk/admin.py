@@ -1,0 +1,3 @@
+"""Admin registrations of the kiosk app."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Admin registrations of the notifications app."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Admin registrations of the payments app."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Admin registrations of the reports app."""
+
+from __future__ import annotations

@@ -1,0 +1,59 @@
+"""Which owner a request acts for, and whether the caller's role may do what it asks.
+
+A request acts for exactly one owner. A user with one membership acts for that owner; a user with
+several names one in the `X-Owner-Id` header. The choice is validated against the memberships, so
+an id in a request can never reach another tenant's data.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from rest_framework import exceptions
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from tenancy.models import Membership, Role
+
+OWNER_HEADER = "X-Owner-Id"
+
+
+def resolve_membership(request: Request) -> Membership:
+    """The caller's membership for the owner this request acts for (raises 400/403)."""
+    memberships = Membership.objects.select_related("owner").filter(
+        user_id=cast(int, request.user.pk)
+    )
+    raw = request.headers.get(OWNER_HEADER)
+    if raw is None:
+        found = list(memberships[:2])
+        if not found:
+            raise exceptions.PermissionDenied("Your user is not a member of any owner.")
+        if len(found) > 1:
+            raise exceptions.ValidationError(
+                {OWNER_HEADER: "You belong to several owners: name one in this header."}
+            )
+        return found[0]
+    try:
+        owner_id = int(raw)
+    except ValueError:
+        raise exceptions.ValidationError(
+            {OWNER_HEADER: "Must be an owner id (an integer)."}
+        ) from None
+    membership = memberships.filter(owner_id=owner_id).first()
+    if membership is None:
+        raise exceptions.PermissionDenied("You are not a member of this owner.")
+    return membership
+
+
+class ActsForOwner(BasePermission):
+    """Resolves `request.membership` and checks `view.allowed_roles` (default: every role)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        membership = resolve_membership(request)
+        request.membership = membership  # type: ignore[attr-defined]
+        allowed = getattr(view, "allowed_roles", tuple(Role))
+        if membership.role not in allowed:
+            raise exceptions.PermissionDenied("Your role may not do this.")
+        return True

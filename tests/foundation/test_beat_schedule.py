@@ -1,0 +1,86 @@
+"""The beat schedule from config/beat.py, through django-celery-beat's database scheduler."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
+from django_celery_beat.schedulers import DatabaseScheduler
+
+from celery_app import app
+from config.beat import SCHEDULE
+
+MOSCOW = ZoneInfo("Europe/Moscow")
+CODE_ENTRY = "clear-expired-web-sessions"  # config/beat.py: every day at 03:30 Moscow time
+TASK = SCHEDULE[CODE_ENTRY]["task"]
+
+
+def _queued(redis_client, task: str) -> int:
+    raw = redis_client.lrange("default", 0, -1)
+    return [json.loads(message)["headers"]["task"] for message in raw].count(task)
+
+
+def _tick_until_idle(scheduler: DatabaseScheduler) -> None:
+    # tick() applies at most one due entry per call and answers 0 while more are due.
+    for _ in range(10):
+        if scheduler.tick() != 0:
+            return
+
+
+@pytest.mark.django_db(transaction=True)
+def test_schedule_is_loaded_into_the_database_with_moscow_crontabs() -> None:
+    with time_machine.travel(datetime(2026, 11, 29, 12, 0, tzinfo=MOSCOW), tick=False):
+        DatabaseScheduler(app=app)
+
+    stored = PeriodicTask.objects.select_related("crontab").get(name=CODE_ENTRY)
+    assert stored.task == TASK
+    assert stored.enabled
+    assert str(stored.crontab.timezone) == "Europe/Moscow"
+    assert (stored.crontab.minute, stored.crontab.hour) == ("30", "3")
+
+
+def _staff_entry() -> str:
+    """A 03:30 Moscow entry made in the admin: it lives only in the database."""
+    crontab = CrontabSchedule.objects.create(minute="30", hour="3", timezone=MOSCOW)
+    PeriodicTask.objects.create(
+        name="staff-made 03:30", task="tests.staff_probe", crontab=crontab, queue="default"
+    )
+    return "tests.staff_probe"
+
+
+@pytest.mark.parametrize("server_time_zone", ["Europe/Moscow", "UTC", "America/New_York"])
+@pytest.mark.parametrize("origin", ["config/beat.py", "admin"])
+@pytest.mark.django_db(transaction=True)
+def test_moscow_crontab_hours_away_fires_at_the_right_instant(
+    redis_client, settings, server_time_zone: str, origin: str
+) -> None:
+    """Beat starts at 22:00 Moscow; a 03:30 Moscow entry fires at 03:30, not a moment before.
+
+    django-celery-beat 2.8 pre-filters crontabs by the hours around "now" and never reloads an
+    entry it filtered out (it would stay silent forever); 2.9 re-reads every 5 minutes. 03:30
+    Moscow is 00:30 UTC, so a scheduler that read the crontab in the server's zone would fire
+    hours off. Whatever the server's own TIME_ZONE, the entry fires once, at 03:30 Moscow.
+    """
+    settings.TIME_ZONE = server_time_zone
+    with time_machine.travel(datetime(2026, 11, 29, 22, 0, tzinfo=MOSCOW), tick=False) as clock:
+        task = TASK if origin == "config/beat.py" else _staff_entry()
+        scheduler = DatabaseScheduler(app=app)
+        _tick_until_idle(scheduler)
+        assert _queued(redis_client, task) == 0
+
+        for hour, minute in [(0, 0), (1, 0), (2, 0), (3, 0), (3, 29)]:
+            clock.move_to(datetime(2026, 11, 30, hour, minute, 50, tzinfo=MOSCOW))
+            _tick_until_idle(scheduler)
+        assert _queued(redis_client, task) == 0, "fired before 03:30 Moscow"
+
+        clock.move_to(datetime(2026, 11, 30, 3, 30, 1, tzinfo=MOSCOW))
+        _tick_until_idle(scheduler)
+        assert _queued(redis_client, task) == 1, "did not fire at 03:30 Moscow"
+
+        clock.move_to(datetime(2026, 11, 30, 3, 45, tzinfo=MOSCOW))
+        _tick_until_idle(scheduler)
+        assert _queued(redis_client, task) == 1, "fired twice"

@@ -1,0 +1,3 @@
+"""Admin registrations of the vendista app."""
+
+from __future__ import annotations
