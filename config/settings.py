@@ -219,7 +219,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # ETA and retry delay well below it (STYLE.md, reliability notes).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES = [Queue(name) for name in ("imports", "notifications", "reports", "default")]
+CELERY_TASK_QUEUES = [
+    Queue(name, routing_key=name) for name in ("imports", "notifications", "reports", "default")
+]
 CELERY_TASK_ROUTES = {
     "vendista.tasks.*": {"queue": "imports"},
     "notifications.tasks.*": {"queue": "notifications"},
