@@ -22,6 +22,7 @@ export PROMETHEUS_MULTIPROC_DIR="$PWD/var/prometheus"
 rm -rf "$PROMETHEUS_MULTIPROC_DIR"; mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 
 python manage.py migrate --noinput
+python manage.py collectstatic --noinput --verbosity 0
 python manage.py seed_demo
 
 base="http://127.0.0.1:$PORT"

@@ -8,7 +8,7 @@ at a local address it starts a private instance on that port from the OS binarie
 `postgresql` / `redis-server` with apt when they are missing and we run as root — creates the
 database when it does not exist, and writes the URLs to use into the env file, with
 VK_STARTED_SERVICES naming what it started. `down` stops the private instances. Standard library
-and psycopg only: this runs before Django is configured.
+and psycopg only: this runs before Django is configured. VK_VAR_DIR moves its state (tests).
 """
 
 from __future__ import annotations
@@ -164,6 +164,13 @@ def pg_bindir() -> Path:
     return pg_bindir()
 
 
+def as_postgres(command: list[str]) -> subprocess.CompletedProcess[bytes]:
+    """Run a PostgreSQL tool as the postgres user when we are root, from a folder it can enter."""
+    return subprocess.run(
+        [*runs_as_postgres(), *command], check=False, cwd="/", stdout=subprocess.DEVNULL
+    )
+
+
 def runs_as_postgres() -> list[str]:
     """Prefix for PostgreSQL commands: the server refuses to run as root."""
     if not is_root():
@@ -174,8 +181,7 @@ def runs_as_postgres() -> list[str]:
 def can_postgres_use(path: Path) -> bool:
     if not is_root():
         return True
-    probe = subprocess.run([*runs_as_postgres(), "test", "-x", str(path)], check=False)
-    return probe.returncode == 0
+    return as_postgres(["test", "-x", str(path)]).returncode == 0
 
 
 def pg_private_dir(port: int) -> Path:
@@ -200,7 +206,6 @@ def pg_private_dir(port: int) -> Path:
 def start_private_postgres(target: PgTarget) -> None:
     bindir = pg_bindir()
     datadir = pg_private_dir(target.port)
-    prefix = runs_as_postgres()
     if is_root():
         datadir.mkdir(parents=True, exist_ok=True)
         shutil.chown(datadir, "postgres", "postgres")
@@ -209,42 +214,13 @@ def start_private_postgres(target: PgTarget) -> None:
             shutil.chown(datadir.parent, "postgres", "postgres")
     if not (datadir / "PG_VERSION").exists():
         say(f"initialising a private PostgreSQL cluster in {datadir}")
-        subprocess.run(
-            [
-                *prefix,
-                str(bindir / "initdb"),
-                "-D",
-                str(datadir),
-                "-U",
-                target.user,
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--no-locale",
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        initdb = [str(bindir / "initdb"), "-D", str(datadir), "-U", target.user, "--auth=trust"]
+        as_postgres([*initdb, "-E", "UTF8", "--no-locale"]).check_returncode()
     say(f"starting private PostgreSQL on 127.0.0.1:{target.port}")
     options = f"-p {target.port} -k {datadir} -c listen_addresses=127.0.0.1"
-    subprocess.run(
-        [
-            *prefix,
-            str(bindir / "pg_ctl"),
-            "-D",
-            str(datadir),
-            "-l",
-            str(datadir / "server.log"),
-            "-o",
-            options,
-            "-w",
-            "-t",
-            "60",
-            "start",
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    log = str(datadir / "server.log")
+    pg_ctl = [str(bindir / "pg_ctl"), "-D", str(datadir), "-l", log, "-o", options]
+    as_postgres([*pg_ctl, "-w", "-t", "60", "start"]).check_returncode()
     (VAR / f"postgres-{target.port}.started").write_text(str(datadir))
 
 
@@ -254,20 +230,7 @@ def stop_private_postgres(port: int) -> None:
         return
     datadir = Path(marker.read_text().strip())
     say(f"stopping private PostgreSQL on port {port}")
-    subprocess.run(
-        [
-            *runs_as_postgres(),
-            str(pg_bindir() / "pg_ctl"),
-            "-D",
-            str(datadir),
-            "-m",
-            "fast",
-            "-w",
-            "stop",
-        ],
-        check=False,
-        stdout=subprocess.DEVNULL,
-    )
+    as_postgres([str(pg_bindir() / "pg_ctl"), "-D", str(datadir), "-m", "fast", "-w", "stop"])
     marker.unlink(missing_ok=True)
 
 
