@@ -55,6 +55,17 @@ def env_bool(
     raise EnvError(name, f"expected a boolean (1/0, true/false, yes/no), got {value!r}")
 
 
+def _number(name: str, value: Any, convert: type[int] | type[float], minimum: float | None) -> Any:
+    try:
+        number = convert(value)
+    except (TypeError, ValueError):
+        kind = "an integer" if convert is int else "a number"
+        raise EnvError(name, f"expected {kind}, got {value!r}") from None
+    if minimum is not None and number < minimum:
+        raise EnvError(name, f"must be at least {minimum}, got {number}")
+    return number
+
+
 def env_int(
     name: str,
     default: int | object = _MISSING,
@@ -62,13 +73,7 @@ def env_int(
     minimum: int | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> int:
-    value = _raw(name, default, environ)
-    try:
-        number = int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        raise EnvError(name, f"expected an integer, got {value!r}") from None
-    if minimum is not None and number < minimum:
-        raise EnvError(name, f"must be at least {minimum}, got {number}")
+    number: int = _number(name, _raw(name, default, environ), int, minimum)
     return number
 
 
@@ -79,13 +84,7 @@ def env_float(
     minimum: float | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> float:
-    value = _raw(name, default, environ)
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise EnvError(name, f"expected a number, got {value!r}") from None
-    if minimum is not None and number < minimum:
-        raise EnvError(name, f"must be at least {minimum}, got {number}")
+    number: float = _number(name, _raw(name, default, environ), float, minimum)
     return number
 
 

@@ -25,9 +25,10 @@ def redis_client() -> Iterator[redis.Redis]:
     client.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def celery_worker(django_db_setup: None, django_db_blocker) -> Iterator[WorkController]:
-    """A real Celery worker (threads pool) consuming every queue of the real Redis broker.
+    """A real Celery worker (threads pool) consuming every queue of the real Redis broker,
+    for the tests of one module; it stops when they are done.
 
     Tests that make it touch the database must be transactional (`django_db(transaction=True)`)
     so the worker's own connection sees their rows.

@@ -99,3 +99,11 @@ def test_admin_login_with_the_printed_demo_credentials_is_in_russian(client: Cli
     page = response.content.decode()
     assert "Администрирование" in page or "Администрирование сайта" in page
     assert "Владельцы" in page  # tenancy.Owner's plural in Russian
+
+
+@pytest.mark.django_db
+def test_admin_speaks_english_to_a_browser_that_asks_for_it(client: Client) -> None:
+    response = client.get("/admin/login/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert 'lang="en"' in response.content.decode()
+    assert "Log in" in response.content.decode()

@@ -46,14 +46,9 @@ def test_private_postgres_and_redis_start_where_nothing_answers(tmp_path: Path) 
     env_file = tmp_path / "services.env"
     var_dir = tmp_path / "var"
     try:
-        started = _services(
-            var_dir,
-            "up",
-            "--env-file",
-            str(env_file),
-            DATABASE_URL=database_url,
-            REDIS_URL=redis_url,
-        )
+        up = ("up", "--env-file", str(env_file))
+        urls = {"DATABASE_URL": database_url, "REDIS_URL": redis_url}
+        started = _services(var_dir, *up, **urls)
         assert started.returncode == 0, started.stderr
 
         assert f"DATABASE_URL={database_url}" in env_file.read_text()
@@ -67,14 +62,7 @@ def test_private_postgres_and_redis_start_where_nothing_answers(tmp_path: Path) 
         assert client.config_get("maxmemory-policy")["maxmemory-policy"] == "noeviction"
         client.close()
 
-        again = _services(
-            var_dir,
-            "up",
-            "--env-file",
-            str(env_file),
-            DATABASE_URL=database_url,
-            REDIS_URL=redis_url,
-        )
+        again = _services(var_dir, *up, **urls)
         assert again.returncode == 0, again.stderr
         assert 'VK_STARTED_SERVICES=""' in env_file.read_text(), "a second up must reuse them"
     finally:
