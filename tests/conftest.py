@@ -13,8 +13,6 @@ from django.conf import settings
 
 from celery_app import app as celery_app
 
-ALL_QUEUES = "imports,notifications,reports,default"
-
 
 @pytest.fixture
 def redis_client() -> Iterator[redis.Redis]:
@@ -26,7 +24,7 @@ def redis_client() -> Iterator[redis.Redis]:
 
 
 @pytest.fixture(scope="module")
-def celery_worker(django_db_setup: None, django_db_blocker) -> Iterator[WorkController]:
+def celery_worker(django_db_setup: None) -> Iterator[WorkController]:
     """A real Celery worker (threads pool) consuming every queue of the real Redis broker,
     for the tests of one module; it stops when they are done.
 
@@ -40,7 +38,7 @@ def celery_worker(django_db_setup: None, django_db_blocker) -> Iterator[WorkCont
         celery_app,
         pool="threads",
         concurrency=4,
-        queues=ALL_QUEUES.split(","),
+        queues=[queue.name for queue in celery_app.conf.task_queues],
         perform_ping_check=True,
         shutdown_timeout=15,
     ) as worker:
