@@ -8,6 +8,7 @@ Each capability adds its own entries here.
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from celery.schedules import crontab
 
@@ -16,8 +17,6 @@ MOSCOW = "Europe/Moscow"
 
 def moscow_crontab(**fields: Any) -> crontab:
     """A crontab evaluated in Europe/Moscow whatever the server's clock says."""
-    from zoneinfo import ZoneInfo
-
     schedule = crontab(**fields)
     # crontab has no tz argument: its zone is the app's unless set here (TIME_ZONE may differ).
     setattr(schedule, "tz", ZoneInfo(MOSCOW))  # noqa: B010 - read-only in the type stubs

@@ -354,10 +354,11 @@ def up(env_file: Path) -> None:
         f"DATABASE_URL={database_url}\nREDIS_URL={redis_url}\n"
         f'VK_STARTED_SERVICES="{" ".join(started)}"\n'
     )
+    pg = PgTarget.parse(database_url)
+    pg_note = " (private)" if pg_started else ""
+    redis_note = " (private)" if redis_started else ""
     say(
-        f"PostgreSQL: {PgTarget.parse(database_url).host}:{PgTarget.parse(database_url).port}"
-        f"{' (private)' if pg_started else ''}; Redis: {urlsplit(redis_url).netloc}"
-        f"{' (private)' if redis_started else ''}"
+        f"PostgreSQL: {pg.host}:{pg.port}{pg_note}; Redis: {urlsplit(redis_url).netloc}{redis_note}"
     )
 
 

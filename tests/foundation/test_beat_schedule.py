@@ -8,11 +8,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from celery import Celery
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler
 
 from celery_app import app
-from config.beat import SCHEDULE
+from config.beat import SCHEDULE, moscow_crontab
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 CODE_ENTRY = "clear-expired-web-sessions"  # config/beat.py: every day at 03:30 Moscow time
@@ -41,6 +42,17 @@ def test_schedule_is_loaded_into_the_database_with_moscow_crontabs() -> None:
     assert stored.enabled
     assert str(stored.crontab.timezone) == "Europe/Moscow"
     assert (stored.crontab.minute, stored.crontab.hour) == ("30", "3")
+
+
+def test_moscow_crontab_keeps_moscow_time_under_an_app_in_another_zone() -> None:
+    schedule = moscow_crontab(minute="0", hour="3")
+    schedule.app = Celery("elsewhere", set_as_current=False, timezone="UTC")
+    assert schedule.tz == MOSCOW
+    now = datetime(2026, 11, 29, 12, 0, tzinfo=MOSCOW)
+    with time_machine.travel(now, tick=False):
+        remaining = schedule.remaining_estimate(datetime(2026, 11, 29, 3, 0, tzinfo=MOSCOW))
+    # Next run: 03:00 Moscow tomorrow (00:00 UTC), not 03:00 UTC (06:00 Moscow).
+    assert now + remaining == datetime(2026, 11, 30, 3, 0, tzinfo=MOSCOW)
 
 
 def _staff_entry() -> str:
