@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "payments",
     "reports",
     "notifications",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -230,6 +231,19 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = beat.SCHEDULE
 DJANGO_CELERY_BEAT_TZ_AWARE = True
+
+# --- Coffee points (Vendista) -------------------------------------------------------------------
+# (issue 3 adds its settings here)
+
+# --- Notifications -----------------------------------------------------------------------------
+
+# Which transport each channel uses; "dev" writes to the outbox table instead of sending.
+TELEGRAM_PROVIDER = env_choice("TELEGRAM_PROVIDER", ("telegram", "dev"), "dev")
+EMAIL_PROVIDER = env_choice("EMAIL_PROVIDER", ("smtp", "sendgrid", "dev"), "dev")
+SMS_PROVIDER = env_choice("SMS_PROVIDER", ("smsc", "twilio", "dev"), "dev")
+
+# --- Kiosks, payments and reports --------------------------------------------------------------
+# (issue 5 adds its settings here)
 
 # --- Logging -----------------------------------------------------------------------------------
 

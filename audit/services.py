@@ -1,0 +1,53 @@
+"""Writing audit entries. Call `record(...)` inside the transaction of the operation it audits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.http import HttpRequest
+
+from audit.models import ActorKind, AuditEntry
+from config.pii import mask_data
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    """The peer address (the reverse proxy must overwrite REMOTE_ADDR; we never trust headers)."""
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def record(
+    action: str,
+    *,
+    actor_kind: str = ActorKind.SYSTEM,
+    actor_user: Any = None,
+    actor_label: str = "",
+    owner_id: int | None = None,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_id: str | int = "",
+    summary: dict[str, Any] | None = None,
+    request: HttpRequest | None = None,
+) -> AuditEntry:
+    """Add one audit row; e-mails and phones in `summary` are masked before they are stored."""
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+    if actor_user is not None and getattr(actor_user, "is_authenticated", False):
+        actor_label = actor_label or actor_user.get_username()
+        actor_kind = ActorKind.USER if actor_kind == ActorKind.SYSTEM else actor_kind
+    else:
+        actor_user = None
+    return AuditEntry.objects.create(
+        action=action,
+        actor_kind=actor_kind,
+        actor_user=actor_user,
+        actor_label=actor_label[:200],
+        owner_id=owner_id,
+        object_type=object_type,
+        object_id=str(object_id),
+        summary=mask_data(summary or {}),
+        ip_address=client_ip(request),
+    )

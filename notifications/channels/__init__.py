@@ -1,0 +1,38 @@
+"""Notification channels: one small class per transport; `get_channel(kind)` picks the one the
+settings name (`TELEGRAM_PROVIDER`, `EMAIL_PROVIDER`, `SMS_PROVIDER`)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from notifications.channels.base import (
+    Attachment,
+    Channel,
+    DeliveryError,
+    OutgoingMessage,
+    SendResult,
+)
+from notifications.channels.dev import DevOutboxChannel
+
+__all__ = [
+    "Attachment",
+    "Channel",
+    "DeliveryError",
+    "OutgoingMessage",
+    "SendResult",
+    "get_channel",
+]
+
+_PROVIDER_SETTING = {
+    "telegram": "TELEGRAM_PROVIDER",
+    "email": "EMAIL_PROVIDER",
+    "sms": "SMS_PROVIDER",
+}
+
+
+def get_channel(kind: str) -> Channel:
+    """The configured channel for `kind` ("telegram", "email" or "sms")."""
+    provider = getattr(settings, _PROVIDER_SETTING[kind])
+    if provider == "dev":
+        return DevOutboxChannel(kind)
+    raise NotImplementedError(f"{kind} provider {provider!r} is not available yet")
