@@ -233,7 +233,25 @@ CELERY_BEAT_SCHEDULE = beat.SCHEDULE
 DJANGO_CELERY_BEAT_TZ_AWARE = True
 
 # --- Coffee points (Vendista) -------------------------------------------------------------------
-# (issue 3 adds its settings here)
+
+VENDISTA_API_URL = env_str("VENDISTA_API_URL", "https://api.vendista.ru:99").rstrip("/")
+# Fernet keys (comma-separated, newest first) encrypting owners' Vendista login, password and
+# token; older keys still decrypt, so a key can be rotated. DEV derives one from SECRET_KEY.
+VENDISTA_ENCRYPTION_KEYS = env_list("VENDISTA_ENCRYPTION_KEYS", [])
+if IS_PROD and not VENDISTA_ENCRYPTION_KEYS:
+    raise EnvError("VENDISTA_ENCRYPTION_KEYS", "is required when AGENT_ENV=PROD")
+# Requests per second to Vendista, shared by every worker: per owner token and in total.
+VENDISTA_RATE_PER_TOKEN = env_float("VENDISTA_RATE_PER_TOKEN", 1.0, minimum=0.01)
+VENDISTA_RATE_GLOBAL = env_float("VENDISTA_RATE_GLOBAL", 5.0, minimum=0.01)
+VENDISTA_PAGE_SIZE = env_int("VENDISTA_PAGE_SIZE", 1000, minimum=1)
+VENDISTA_TIMEOUT = env_float("VENDISTA_TIMEOUT", 30.0, minimum=1)
+# Attempts per request on 5xx, timeouts and 429 before the run fails.
+VENDISTA_MAX_ATTEMPTS = env_int("VENDISTA_MAX_ATTEMPTS", 5, minimum=1)
+VENDISTA_BACKOFF_BASE = env_float("VENDISTA_BACKOFF_BASE", 2.0, minimum=0)
+# Seconds an owner's import lock lives without progress (a killed worker frees it this late).
+VENDISTA_LOCK_TTL = env_int("VENDISTA_LOCK_TTL", 120, minimum=5)
+# A queued/running run with no progress for this long is abandoned and may be queued again.
+VENDISTA_RUN_STALE_AFTER = env_int("VENDISTA_RUN_STALE_AFTER", 1800, minimum=30)
 
 # --- Notifications -----------------------------------------------------------------------------
 

@@ -255,6 +255,7 @@ class ImportRun(models.Model):
     unknown_terminal = models.IntegerField(_("unknown terminal"), default=0)
     restored = models.IntegerField(_("refunds restored"), default=0)
     tasks_created = models.IntegerField(_("tasks created"), default=0)
+    invalid = models.IntegerField(_("invalid rows"), default=0)
     attempts = models.IntegerField(_("attempts"), default=0)
     error = models.TextField(_("error"), blank=True)
     created_at = models.DateTimeField(_("queued at"), auto_now_add=True)
@@ -266,14 +267,6 @@ class ImportRun(models.Model):
         verbose_name = _("import run")
         verbose_name_plural = _("import runs")
         ordering = ["-created_at", "-id"]
-        constraints = [
-            # De-duplication: at most one queued or running run per owner and kind.
-            models.UniqueConstraint(
-                fields=["owner", "kind"],
-                name="importrun_one_active",
-                condition=models.Q(status__in=["queued", "running"]),
-            )
-        ]
         indexes = [models.Index(fields=["owner", "kind", "-created_at"], name="importrun_recent")]
 
     def __str__(self) -> str:

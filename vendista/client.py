@@ -1,0 +1,335 @@
+"""The Vendista API client: one `requests.Session`, explicit timeouts, shared rate limits.
+
+Every call is a GET with the token in the query string (never in logs). Status codes become
+distinct exceptions in `_request()`; a 401/404 on a data call refreshes the token once (through
+the `refresh_token` callback) and retries the same request with the new token; 429 waits for
+`Retry-After`; 5xx and timeouts are retried with exponential backoff, a bounded number of times.
+The client returns plain dataclasses and imports no Django models.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import requests
+
+from config.ratelimit import Bucket, RateLimiter
+
+logger = logging.getLogger(__name__)
+
+MOSCOW = ZoneInfo("Europe/Moscow")
+TOKEN_TIMEOUT = 15.0
+MAX_PAGE_SIZE = 1000
+
+
+class VendistaError(Exception):
+    """Base of every Vendista failure."""
+
+
+class VendistaUnauthorized(VendistaError):
+    """401/404: the token is not accepted (data calls) or the credentials are wrong (/token)."""
+
+
+class VendistaInvalidCredentials(VendistaUnauthorized):
+    """/token refused the stored login and password."""
+
+
+class VendistaPaymentRequired(VendistaError):
+    """402: the owner's Vendista subscription is unpaid."""
+
+
+class VendistaUnavailable(VendistaError):
+    """5xx, 429, timeouts, connection errors: transient, worth retrying later."""
+
+
+class VendistaRejected(VendistaError):
+    """Any other refusal (400, unexpected answers): permanent for this request."""
+
+
+@dataclass(frozen=True, slots=True)
+class VendistaTerminal:
+    id: int
+    comment: str
+    serial_number: str
+    last_online_time: datetime | None
+    last_hour_online: int
+
+    @property
+    def is_online(self) -> bool:
+        return self.last_hour_online > 0
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionsPage:
+    items: list[dict[str, Any]]
+    page_number: int
+    items_count: int
+    items_per_page: int
+
+    @property
+    def total_pages(self) -> int | None:
+        if self.page_number and self.items_count and self.items_per_page:
+            return -(-self.items_count // self.items_per_page)
+        return None
+
+
+def parse_vendista_time(value: Any) -> datetime | None:
+    """Vendista's timestamps: naive Europe/Moscow local time (`T` or space, optional fraction,
+    optional offset) → an aware datetime."""
+    if not value or not isinstance(value, str):
+        return None
+    text = value.strip().replace(" ", "T", 1)
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=MOSCOW)
+
+
+def format_vendista_time(moment: datetime) -> str:
+    """An aware datetime → the naive Moscow form Vendista expects (`YYYY-MM-DDTHH:MM:SS`)."""
+    return moment.astimezone(MOSCOW).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _int(value: Any, default: int = 0) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+class VendistaClient:
+    """One owner's view of the Vendista API."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        token: str = "",
+        rate_key: str = "anonymous",
+        refresh_token: Callable[[], str] | None = None,
+        limiter: RateLimiter | None = None,
+        rate_per_token: float = 1.0,
+        rate_global: float = 5.0,
+        timeout: float = 30.0,
+        max_attempts: int = 5,
+        backoff_base: float = 2.0,
+        page_size: int = MAX_PAGE_SIZE,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self._refresh_token = refresh_token
+        self._limiter = limiter or RateLimiter()
+        self._buckets = [
+            Bucket(f"vendista:owner:{rate_key}", rate=rate_per_token),
+            Bucket("vendista:all", rate=rate_global, burst=max(1.0, rate_global)),
+        ]
+        self.timeout = timeout
+        self.max_attempts = max(1, max_attempts)
+        self.backoff_base = backoff_base
+        self.page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+        self._session = session or requests.Session()
+        self._sleep = sleep
+        self.requests_made = 0
+        self.refreshes = 0
+
+    def close(self) -> None:
+        self._session.close()
+
+    # --- the public calls ---------------------------------------------------------------------
+
+    def get_token(self, login: str, password: str) -> str:
+        """A new token for the credentials (401/404 → VendistaInvalidCredentials, 402 → payment)."""
+        try:
+            body = self._request(
+                "/token",
+                {"login": login, "password": password},
+                timeout=TOKEN_TIMEOUT,
+                with_token=False,
+            )
+        except VendistaUnauthorized as exc:
+            raise VendistaInvalidCredentials("Vendista refused the login or password") from exc
+        token = body.get("token") if isinstance(body, dict) else None
+        if not token or not isinstance(token, str):
+            error = body.get("error") if isinstance(body, dict) else None
+            raise VendistaInvalidCredentials(str(error or "Vendista returned no token"))
+        return token
+
+    def get_transactions_page(
+        self, date_from: datetime, date_to: datetime, page: int
+    ) -> TransactionsPage:
+        body = self._request(
+            "/transactions",
+            {
+                "DateFrom": format_vendista_time(date_from),
+                "DateTo": format_vendista_time(date_to),
+                "PageNumber": page,
+                "ItemsOnPage": self.page_size,
+            },
+        )
+        items = body.get("items") or []
+        if not isinstance(items, list):
+            raise VendistaRejected("/transactions answered without an items list")
+        return TransactionsPage(
+            items=items,
+            page_number=_int(body.get("page_number")),
+            items_count=_int(body.get("items_count")),
+            items_per_page=_int(body.get("items_per_page")),
+        )
+
+    def iter_transaction_pages(
+        self, date_from: datetime, date_to: datetime
+    ) -> Iterator[TransactionsPage]:
+        """Every page of the window. Paging is read back from the answers: the page count comes
+        from `items_count / items_per_page` (capped one above, against loops), and a short or
+        empty page ends it."""
+        page_number = 1
+        limit: int | None = None
+        while True:
+            page = self.get_transactions_page(date_from, date_to, page_number)
+            if not page.items:
+                return
+            yield page
+            total = page.total_pages
+            if total is not None:
+                limit = total if limit is None else min(limit, total + 1)
+                if page_number >= limit:
+                    return
+            effective = page.items_per_page or self.page_size
+            if len(page.items) < effective:
+                return
+            page_number += 1
+
+    def get_terminals(self) -> list[VendistaTerminal]:
+        """Every terminal of the account, all pages."""
+        terminals: list[VendistaTerminal] = []
+        page_number = 1
+        while True:
+            body = self._request(
+                "/terminals", {"PageNumber": page_number, "ItemsOnPage": MAX_PAGE_SIZE}
+            )
+            items = body.get("items") or []
+            for raw in items:
+                if not isinstance(raw, dict) or raw.get("id") is None:
+                    continue
+                terminals.append(
+                    VendistaTerminal(
+                        id=_int(raw["id"]),
+                        comment=str(raw.get("comment") or ""),
+                        serial_number=str(raw.get("serial_number") or ""),
+                        last_online_time=parse_vendista_time(raw.get("last_online_time")),
+                        last_hour_online=_int(raw.get("last_hour_online")),
+                    )
+                )
+            count, per_page = _int(body.get("items_count")), _int(body.get("items_per_page"))
+            if not items or not count or not per_page or page_number * per_page >= count:
+                return terminals
+            page_number += 1
+
+    # --- where HTTP happens -----------------------------------------------------------------
+
+    def _request(
+        self,
+        path: str,
+        params: dict[str, Any],
+        *,
+        timeout: float | None = None,
+        with_token: bool = True,
+    ) -> dict[str, Any]:
+        refreshed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            query = dict(params)
+            if with_token:
+                query["token"] = self.token
+            self._limiter.acquire(self._buckets)
+            self.requests_made += 1
+            try:
+                response = self._session.get(
+                    self.base_url + path, params=query, timeout=timeout or self.timeout
+                )
+            except (requests.Timeout, requests.ConnectionError) as exc:
+                error: VendistaError = VendistaUnavailable(f"{path}: {type(exc).__name__}")
+                self._backoff_or_raise(path, attempt, error, None)
+                continue
+            status = response.status_code
+            if status == 200:
+                try:
+                    body = response.json()
+                except ValueError as exc:
+                    raise VendistaRejected(f"{path}: answer is not JSON") from exc
+                if not isinstance(body, dict):
+                    body = {"items": body}
+                return body
+            if status in (401, 404):
+                if with_token and not refreshed and self._refresh_token is not None:
+                    refreshed = True
+                    self.refreshes += 1
+                    logger.info("vendista %s answered %s; refreshing the token", path, status)
+                    self.token = self._refresh_token()
+                    continue
+                raise VendistaUnauthorized(f"{path}: HTTP {status}")
+            if status == 402:
+                raise VendistaPaymentRequired(f"{path}: HTTP 402 payment required")
+            if status == 429:
+                retry_after = _retry_after(response)
+                self._backoff_or_raise(
+                    path, attempt, VendistaUnavailable(f"{path}: HTTP 429"), retry_after
+                )
+                continue
+            if status >= 500:
+                self._backoff_or_raise(
+                    path, attempt, VendistaUnavailable(f"{path}: HTTP {status}"), None
+                )
+                continue
+            raise VendistaRejected(f"{path}: HTTP {status} {_error_text(response)}")
+
+    def _backoff_or_raise(
+        self, path: str, attempt: int, error: VendistaError, retry_after: float | None
+    ) -> None:
+        if attempt >= self.max_attempts:
+            raise error
+        delay = self.backoff_base * (2 ** (attempt - 1)) * (1 + random.random() / 2)  # noqa: S311
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        logger.warning(
+            "vendista %s failed (%s); attempt %s/%s, retrying in %.1f s",
+            path,
+            error,
+            attempt,
+            self.max_attempts,
+            delay,
+        )
+        self._sleep(delay)
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _error_text(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if isinstance(body, dict):
+        return str(body.get("error") or body.get("message") or "")[:200]
+    return ""
