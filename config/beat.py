@@ -29,4 +29,38 @@ SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": moscow_crontab(minute="30", hour="3"),
         "options": {"expires": 3600},
     },
+    # --- Coffee points (Vendista) ---
+    "vendista-import-15min": {
+        "task": "vendista.tasks.schedule_imports",
+        "schedule": moscow_crontab(minute="*/15"),
+        "kwargs": {"window": "last_24h", "trigger": "schedule_15min"},
+        "options": {"expires": 600},
+    },
+    "vendista-terminal-sync-15min": {
+        "task": "vendista.tasks.schedule_terminal_syncs",
+        "schedule": moscow_crontab(minute="*/15"),
+        "options": {"expires": 600},
+    },
+    "vendista-import-daily": {
+        "task": "vendista.tasks.schedule_imports",
+        "schedule": moscow_crontab(minute="0", hour="3"),
+        "kwargs": {"window": "previous_day_and_today", "trigger": "schedule_daily"},
+        "options": {"expires": 3600},
+    },
+    "vendista-import-weekly": {
+        "task": "vendista.tasks.schedule_imports",
+        "schedule": moscow_crontab(minute="0", hour="5", day_of_week="sun"),
+        "kwargs": {"window": "last_7_days", "trigger": "schedule_weekly"},
+        "options": {"expires": 3600},
+    },
+    "vendista-payment-check": {
+        "task": "vendista.tasks.check_payment_statuses",
+        "schedule": moscow_crontab(minute="0", hour="4"),
+        "options": {"expires": 3600},
+    },
+    "tasks-hide-finished": {
+        "task": "tasks_app.tasks.hide_finished_tasks",
+        "schedule": moscow_crontab(minute="59", hour="23"),
+        "options": {"expires": 3600},
+    },
 }

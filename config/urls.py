@@ -11,6 +11,7 @@ from config.api import router
 from config.health import healthz
 from config.metrics import metrics
 from tenancy.api import MeView
+from vendista.api import ResetPaymentStatusView
 
 admin.site.site_header = "vendkiosk"
 admin.site.site_title = "vendkiosk"
@@ -18,6 +19,11 @@ admin.site.site_title = "vendkiosk"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/me/", MeView.as_view(), name="me"),
+    path(
+        "api/auth/reset-payment-status",
+        ResetPaymentStatusView.as_view(),
+        name="reset-payment-status",
+    ),
     path("api/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The docs page sends a browser to the admin login; the schema itself answers 401.

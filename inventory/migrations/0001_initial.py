@@ -7,90 +7,199 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tenancy', '0001_initial'),
+        ("tenancy", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='InventoryChange',
+            name="InventoryChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('location', models.CharField(choices=[('warehouse', 'Warehouse'), ('stand', 'Stand'), ('machine', 'Machine')], max_length=16, verbose_name='location')),
-                ('item_name', models.CharField(max_length=100, verbose_name='ingredient')),
-                ('source', models.CharField(choices=[('transfer_out', 'Transfer out'), ('transfer_in', 'Transfer in'), ('warehouse_adjust', 'Warehouse adjustment'), ('warehouse_stockup', 'Warehouse stock-up'), ('restock_task', 'Restock task'), ('sale', 'Sales'), ('sale_reversal', 'Refunds')], max_length=20, verbose_name='source')),
-                ('quantity_before', models.DecimalField(decimal_places=3, max_digits=12, verbose_name='before')),
-                ('quantity_after', models.DecimalField(decimal_places=3, max_digits=12, verbose_name='after')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='time')),
-                ('is_notified', models.BooleanField(default=False, verbose_name='included in a digest')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "location",
+                    models.CharField(
+                        choices=[
+                            ("warehouse", "Warehouse"),
+                            ("stand", "Stand"),
+                            ("machine", "Machine"),
+                        ],
+                        max_length=16,
+                        verbose_name="location",
+                    ),
+                ),
+                ("item_name", models.CharField(max_length=100, verbose_name="ingredient")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("transfer_out", "Transfer out"),
+                            ("transfer_in", "Transfer in"),
+                            ("warehouse_adjust", "Warehouse adjustment"),
+                            ("warehouse_stockup", "Warehouse stock-up"),
+                            ("restock_task", "Restock task"),
+                            ("sale", "Sales"),
+                            ("sale_reversal", "Refunds"),
+                        ],
+                        max_length=20,
+                        verbose_name="source",
+                    ),
+                ),
+                (
+                    "quantity_before",
+                    models.DecimalField(decimal_places=3, max_digits=12, verbose_name="before"),
+                ),
+                (
+                    "quantity_after",
+                    models.DecimalField(decimal_places=3, max_digits=12, verbose_name="after"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="time")),
+                (
+                    "is_notified",
+                    models.BooleanField(default=False, verbose_name="included in a digest"),
+                ),
             ],
             options={
-                'verbose_name': 'stock change',
-                'verbose_name_plural': 'stock change log',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "stock change",
+                "verbose_name_plural": "stock change log",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Recipe',
+            name="Recipe",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('machine_item_id', models.IntegerField(verbose_name='machine item')),
-                ('name', models.CharField(max_length=255, verbose_name='name')),
-                ('is_hidden', models.BooleanField(default=False, verbose_name='hidden')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("machine_item_id", models.IntegerField(verbose_name="machine item")),
+                ("name", models.CharField(max_length=255, verbose_name="name")),
+                ("is_hidden", models.BooleanField(default=False, verbose_name="hidden")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
             ],
             options={
-                'verbose_name': 'recipe',
-                'verbose_name_plural': 'recipes',
-                'ordering': ['terminal_id', 'machine_item_id'],
+                "verbose_name": "recipe",
+                "verbose_name_plural": "recipes",
+                "ordering": ["terminal_id", "machine_item_id"],
             },
         ),
         migrations.CreateModel(
-            name='RecipeItem',
+            name="RecipeItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('item_name', models.CharField(max_length=100, verbose_name='ingredient')),
-                ('quantity', models.DecimalField(decimal_places=3, max_digits=10, verbose_name='quantity per drink')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("item_name", models.CharField(max_length=100, verbose_name="ingredient")),
+                (
+                    "quantity",
+                    models.DecimalField(
+                        decimal_places=3, max_digits=10, verbose_name="quantity per drink"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'recipe ingredient',
-                'verbose_name_plural': 'recipe ingredients',
-                'ordering': ['recipe_id', 'item_name'],
+                "verbose_name": "recipe ingredient",
+                "verbose_name_plural": "recipe ingredients",
+                "ordering": ["recipe_id", "item_name"],
             },
         ),
         migrations.CreateModel(
-            name='RecipePreset',
+            name="RecipePreset",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=255, verbose_name='name')),
-                ('items', models.JSONField(default=list, verbose_name='ingredients')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=255, verbose_name="name")),
+                ("items", models.JSONField(default=list, verbose_name="ingredients")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
             ],
             options={
-                'verbose_name': 'recipe preset',
-                'verbose_name_plural': 'recipe presets',
-                'ordering': ['owner_id', 'name'],
+                "verbose_name": "recipe preset",
+                "verbose_name_plural": "recipe presets",
+                "ordering": ["owner_id", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Inventory',
+            name="Inventory",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('location', models.CharField(choices=[('warehouse', 'Warehouse'), ('stand', 'Stand'), ('machine', 'Machine')], max_length=16, verbose_name='location')),
-                ('item_name', models.CharField(max_length=100, verbose_name='ingredient')),
-                ('current_stock', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=12, verbose_name='current stock')),
-                ('max_stock', models.DecimalField(blank=True, decimal_places=3, max_digits=12, null=True, verbose_name='capacity')),
-                ('critical_stock', models.DecimalField(blank=True, decimal_places=3, max_digits=12, null=True, verbose_name='critical level')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.owner', verbose_name='owner')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "location",
+                    models.CharField(
+                        choices=[
+                            ("warehouse", "Warehouse"),
+                            ("stand", "Stand"),
+                            ("machine", "Machine"),
+                        ],
+                        max_length=16,
+                        verbose_name="location",
+                    ),
+                ),
+                ("item_name", models.CharField(max_length=100, verbose_name="ingredient")),
+                (
+                    "current_stock",
+                    models.DecimalField(
+                        decimal_places=3,
+                        default=Decimal("0"),
+                        max_digits=12,
+                        verbose_name="current stock",
+                    ),
+                ),
+                (
+                    "max_stock",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=3,
+                        max_digits=12,
+                        null=True,
+                        verbose_name="capacity",
+                    ),
+                ),
+                (
+                    "critical_stock",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=3,
+                        max_digits=12,
+                        null=True,
+                        verbose_name="critical level",
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="tenancy.owner",
+                        verbose_name="owner",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'stock',
-                'verbose_name_plural': 'stock',
-                'ordering': ['owner_id', 'location', 'terminal_id', 'item_name'],
+                "verbose_name": "stock",
+                "verbose_name_plural": "stock",
+                "ordering": ["owner_id", "location", "terminal_id", "item_name"],
             },
         ),
     ]

@@ -6,90 +6,157 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('inventory', '0001_initial'),
-        ('tenancy', '0001_initial'),
-        ('vendista', '0001_initial'),
+        ("inventory", "0001_initial"),
+        ("tenancy", "0001_initial"),
+        ("vendista", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='inventory',
-            name='terminal',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='inventories', to='vendista.terminal', verbose_name='terminal'),
+            model_name="inventory",
+            name="terminal",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="inventories",
+                to="vendista.terminal",
+                verbose_name="terminal",
+            ),
         ),
         migrations.AddField(
-            model_name='inventorychange',
-            name='changed_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='changed by'),
+            model_name="inventorychange",
+            name="changed_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="changed by",
+            ),
         ),
         migrations.AddField(
-            model_name='inventorychange',
-            name='owner',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.owner', verbose_name='owner'),
+            model_name="inventorychange",
+            name="owner",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="tenancy.owner",
+                verbose_name="owner",
+            ),
         ),
         migrations.AddField(
-            model_name='inventorychange',
-            name='terminal',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='vendista.terminal', verbose_name='terminal'),
+            model_name="inventorychange",
+            name="terminal",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="vendista.terminal",
+                verbose_name="terminal",
+            ),
         ),
         migrations.AddField(
-            model_name='recipe',
-            name='terminal',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='recipes', to='vendista.terminal', verbose_name='terminal'),
+            model_name="recipe",
+            name="terminal",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="recipes",
+                to="vendista.terminal",
+                verbose_name="terminal",
+            ),
         ),
         migrations.AddField(
-            model_name='recipeitem',
-            name='recipe',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='inventory.recipe', verbose_name='recipe'),
+            model_name="recipeitem",
+            name="recipe",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="items",
+                to="inventory.recipe",
+                verbose_name="recipe",
+            ),
         ),
         migrations.AddField(
-            model_name='recipepreset',
-            name='owner',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.owner', verbose_name='owner'),
+            model_name="recipepreset",
+            name="owner",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="tenancy.owner",
+                verbose_name="owner",
+            ),
         ),
         migrations.AddIndex(
-            model_name='inventory',
-            index=models.Index(fields=['owner', 'location'], name='inventory_owner_location'),
+            model_name="inventory",
+            index=models.Index(fields=["owner", "location"], name="inventory_owner_location"),
         ),
         migrations.AddConstraint(
-            model_name='inventory',
-            constraint=models.UniqueConstraint(fields=('owner', 'terminal', 'location', 'item_name'), name='inventory_unique_row', nulls_distinct=False),
+            model_name="inventory",
+            constraint=models.UniqueConstraint(
+                fields=("owner", "terminal", "location", "item_name"),
+                name="inventory_unique_row",
+                nulls_distinct=False,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='inventory',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('location', 'warehouse'), ('terminal__isnull', True)), models.Q(('location__in', ['stand', 'machine']), ('terminal__isnull', False)), _connector='OR'), name='inventory_location_terminal'),
+            model_name="inventory",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("location", "warehouse"), ("terminal__isnull", True)),
+                    models.Q(("location__in", ["stand", "machine"]), ("terminal__isnull", False)),
+                    _connector="OR",
+                ),
+                name="inventory_location_terminal",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='inventory',
-            constraint=models.CheckConstraint(condition=models.Q(('current_stock__gte', 0)), name='inventory_stock_not_negative'),
+            model_name="inventory",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("current_stock__gte", 0)), name="inventory_stock_not_negative"
+            ),
         ),
         migrations.AddIndex(
-            model_name='inventorychange',
-            index=models.Index(condition=models.Q(('is_notified', False)), fields=['owner', 'created_at'], name='invchange_unnotified'),
+            model_name="inventorychange",
+            index=models.Index(
+                condition=models.Q(("is_notified", False)),
+                fields=["owner", "created_at"],
+                name="invchange_unnotified",
+            ),
         ),
         migrations.AddIndex(
-            model_name='inventorychange',
-            index=models.Index(fields=['owner', 'created_at'], name='invchange_owner_time'),
+            model_name="inventorychange",
+            index=models.Index(fields=["owner", "created_at"], name="invchange_owner_time"),
         ),
         migrations.AddConstraint(
-            model_name='recipe',
-            constraint=models.UniqueConstraint(fields=('terminal', 'machine_item_id'), name='recipe_terminal_item_unique'),
+            model_name="recipe",
+            constraint=models.UniqueConstraint(
+                fields=("terminal", "machine_item_id"), name="recipe_terminal_item_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='recipeitem',
-            constraint=models.UniqueConstraint(fields=('recipe', 'item_name'), name='recipeitem_unique'),
+            model_name="recipeitem",
+            constraint=models.UniqueConstraint(
+                fields=("recipe", "item_name"), name="recipeitem_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='recipeitem',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gt', 0)), name='recipeitem_quantity_positive'),
+            model_name="recipeitem",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quantity__gt", 0)), name="recipeitem_quantity_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='recipepreset',
-            constraint=models.UniqueConstraint(fields=('owner', 'name'), name='recipepreset_unique', nulls_distinct=False),
+            model_name="recipepreset",
+            constraint=models.UniqueConstraint(
+                fields=("owner", "name"), name="recipepreset_unique", nulls_distinct=False
+            ),
         ),
     ]

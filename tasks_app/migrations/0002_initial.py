@@ -6,37 +6,57 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tasks_app', '0001_initial'),
-        ('vendista', '0001_initial'),
+        ("tasks_app", "0001_initial"),
+        ("vendista", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='task',
-            name='terminal',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tasks', to='vendista.terminal', verbose_name='terminal'),
+            model_name="task",
+            name="terminal",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="tasks",
+                to="vendista.terminal",
+                verbose_name="terminal",
+            ),
         ),
         migrations.AddField(
-            model_name='terminalassignment',
-            name='restock_assignee',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='restock assignee'),
+            model_name="terminalassignment",
+            name="restock_assignee",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="restock assignee",
+            ),
         ),
         migrations.AddField(
-            model_name='terminalassignment',
-            name='terminal',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='assignment', to='vendista.terminal', verbose_name='terminal'),
+            model_name="terminalassignment",
+            name="terminal",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="assignment",
+                to="vendista.terminal",
+                verbose_name="terminal",
+            ),
         ),
         migrations.AddIndex(
-            model_name='task',
-            index=models.Index(fields=['owner', 'status'], name='task_owner_status'),
+            model_name="task",
+            index=models.Index(fields=["owner", "status"], name="task_owner_status"),
         ),
         migrations.AddConstraint(
-            model_name='task',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'pending'), ('task_type', 'restock')), fields=('terminal',), name='task_one_open_restock_per_terminal'),
+            model_name="task",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "pending"), ("task_type", "restock")),
+                fields=("terminal",),
+                name="task_one_open_restock_per_terminal",
+            ),
         ),
     ]

@@ -1,0 +1,38 @@
+"""`manage.py sync_terminals --owner ID`: sync one owner's terminals in the foreground."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from vendista import services
+from vendista.client import VendistaError
+from vendista.models import RunKind, VendistaAccount
+
+
+class Command(BaseCommand):
+    help = "Sync one owner's terminals from Vendista, in the foreground."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--owner", type=int, required=True, help="owner id")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        owner_id = options["owner"]
+        if not VendistaAccount.objects.filter(owner_id=owner_id).exists():
+            raise CommandError(f"owner {owner_id} has no Vendista connection")
+        run = services.create_run(
+            owner_id, kind=RunKind.SYNC, trigger="command", skip_if_active=False
+        )
+        assert run is not None
+        try:
+            summary = services.execute_run(run.pk)
+        except (services.OwnerBusy, VendistaError) as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(
+            f"run {summary.run_id}: {summary.status} · {summary.fetched} listed · "
+            f"{summary.inserted} new · {summary.updated} updated · "
+            f"{summary.deducted} waiting sales deducted"
+        )
+        if summary.status != "succeeded":
+            raise CommandError(f"sync {summary.status}: {summary.error}")
