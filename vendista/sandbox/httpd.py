@@ -70,6 +70,9 @@ class SandboxHTTPServer(ThreadingHTTPServer):
 class SandboxHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: a requests.Session reuses its connection
     timeout = 120  # idle keep-alive connections are closed after this many seconds
+    # Headers and body are two writes: without TCP_NODELAY a small body waits for the
+    # client's delayed ACK (~40 ms per request).
+    disable_nagle_algorithm = True
 
     def setup(self) -> None:
         super().setup()
