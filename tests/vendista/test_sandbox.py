@@ -507,6 +507,16 @@ def test_expire_tokens_revokes_issued_tokens(sandbox, http) -> None:
     assert transactions(http, sandbox, get_token(http, sandbox)).status_code == 200
 
 
+def test_replacing_an_account_revokes_its_tokens_for_good(sandbox, http) -> None:
+    old = get_token(http, sandbox)
+    sandbox.add_account(make_account(seed=99))
+
+    new = get_token(http, sandbox)
+    assert new != old
+    assert transactions(http, sandbox, old).status_code == 401
+    assert transactions(http, sandbox, new).status_code == 200
+
+
 def test_rate_limit_answers_429_with_retry_after_per_token(sandbox, http) -> None:
     sandbox.set_faults(rate_limit_per_s=2, retry_after_s=3)
     token, other = get_token(http, sandbox), get_token(http, sandbox)

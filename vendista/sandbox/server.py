@@ -195,6 +195,10 @@ class VendistaSandbox:
     def add_account(self, account: SandboxAccount) -> SandboxAccount:
         """Add or replace an account (by login); its old tokens stop working."""
         with self._lock:
+            previous = self._accounts.get(account.login)
+            if previous is not None:
+                # Keep counting, so a revoked token's text is never issued again.
+                account.tokens_issued = max(account.tokens_issued, previous.tokens_issued)
             self._accounts[account.login] = account
             for state in self._tokens.values():
                 if state.login == account.login:
@@ -250,14 +254,19 @@ class VendistaSandbox:
         login: str | None = None,
         at: datetime | None = None,
     ) -> SandboxTransaction:
-        """Reverse a sale. `flag`: the sale itself gets a non-zero `reverse_id` (the id of an
-        unseen reversing operation); returns the sale. `refund_row`: a new row whose
-        `reverse_id` names the sale, at `at` (default now, Moscow); returns that row."""
+        """Reverse a sale.
+
+        `flag`: the sale itself gets a non-zero `reverse_id` (the id of an unseen reversing
+        operation; a no-op when already set); returns the sale. `refund_row`: a new row whose
+        `reverse_id` names the sale, at `at` (default now, Moscow); returns that row.
+        """
         if shape not in ("flag", "refund_row"):
             raise ValueError("shape is 'flag' or 'refund_row'")
         with self._lock:
             account, sale = self._find_transaction(tx_id, login)
             if shape == "flag":
+                if sale.reverse_id:
+                    return sale  # already reversed: Vendista reverses a sale once
                 sale.reverse_id = account.next_id()
                 sale.invalidate()
                 return sale
