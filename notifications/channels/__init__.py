@@ -35,4 +35,23 @@ def get_channel(kind: str) -> Channel:
     provider = getattr(settings, _PROVIDER_SETTING[kind])
     if provider == "dev":
         return DevOutboxChannel(kind)
+    if kind in ("email", "sms"):
+        return _email_or_sms_channel(provider)
     raise NotImplementedError(f"{kind} provider {provider!r} is not available yet")
+
+
+# --- E-mail and SMS ----------------------------------------------------------------------------
+
+
+def _email_or_sms_channel(provider: str) -> Channel:
+    """The real e-mail or SMS transport; imported here so the SDKs load only when used."""
+    from notifications.channels.email import SendGridEmailChannel, SmtpEmailChannel
+    from notifications.channels.sms import SmscSmsChannel, TwilioSmsChannel
+
+    channels: dict[str, type[Channel]] = {
+        "smtp": SmtpEmailChannel,
+        "sendgrid": SendGridEmailChannel,
+        "smsc": SmscSmsChannel,
+        "twilio": TwilioSmsChannel,
+    }
+    return channels[provider]()
