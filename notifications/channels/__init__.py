@@ -4,6 +4,7 @@ settings name (`TELEGRAM_PROVIDER`, `EMAIL_PROVIDER`, `SMS_PROVIDER`)."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from notifications.channels.base import (
     Attachment,
@@ -36,22 +37,22 @@ def get_channel(kind: str) -> Channel:
     if provider == "dev":
         return DevOutboxChannel(kind)
     if kind in ("email", "sms"):
-        return _email_or_sms_channel(provider)
+        return _email_or_sms_channel(kind, provider)
     raise NotImplementedError(f"{kind} provider {provider!r} is not available yet")
 
 
 # --- E-mail and SMS ----------------------------------------------------------------------------
 
 
-def _email_or_sms_channel(provider: str) -> Channel:
+def _email_or_sms_channel(kind: str, provider: str) -> Channel:
     """The real e-mail or SMS transport; imported here so the SDKs load only when used."""
     from notifications.channels.email import SendGridEmailChannel, SmtpEmailChannel
     from notifications.channels.sms import SmscSmsChannel, TwilioSmsChannel
 
-    channels: dict[str, type[Channel]] = {
-        "smtp": SmtpEmailChannel,
-        "sendgrid": SendGridEmailChannel,
-        "smsc": SmscSmsChannel,
-        "twilio": TwilioSmsChannel,
+    channels: dict[str, dict[str, type[Channel]]] = {
+        "email": {"smtp": SmtpEmailChannel, "sendgrid": SendGridEmailChannel},
+        "sms": {"smsc": SmscSmsChannel, "twilio": TwilioSmsChannel},
     }
-    return channels[provider]()
+    if provider not in channels[kind]:
+        raise ImproperlyConfigured(f"{_PROVIDER_SETTING[kind]}: unknown provider {provider!r}")
+    return channels[kind][provider]()

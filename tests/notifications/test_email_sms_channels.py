@@ -711,6 +711,14 @@ def test_get_channel_picks_the_configured_provider(kind: str, provider: str, exp
     assert (channel.kind, channel.name) == (kind, provider)
 
 
+def test_get_channel_refuses_a_provider_of_another_kind() -> None:
+    with (
+        override_settings(EMAIL_PROVIDER="twilio"),
+        pytest.raises(ImproperlyConfigured, match="EMAIL_PROVIDER"),
+    ):
+        get_channel("email")
+
+
 @pytest.mark.parametrize("kind", ["email", "sms"])
 def test_get_channel_dev_keeps_the_outbox(kind: str) -> None:
     with override_settings(EMAIL_PROVIDER="dev", SMS_PROVIDER="dev"):
