@@ -260,6 +260,42 @@ TELEGRAM_PROVIDER = env_choice("TELEGRAM_PROVIDER", ("telegram", "dev"), "dev")
 EMAIL_PROVIDER = env_choice("EMAIL_PROVIDER", ("smtp", "sendgrid", "dev"), "dev")
 SMS_PROVIDER = env_choice("SMS_PROVIDER", ("smsc", "twilio", "dev"), "dev")
 
+# E-mail and SMS
+# Sender of every e-mail ("Name <address>" or an address); seconds before a provider call gives up.
+EMAIL_FROM = env_str("EMAIL_FROM", "vendkiosk <noreply@localhost>")
+EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT", 10.0, minimum=0.1)
+SMTP_HOST = env_str("SMTP_HOST", "")
+SMTP_PORT = env_int("SMTP_PORT", 587, minimum=1)
+SMTP_USER = env_str("SMTP_USER", "")
+SMTP_PASS = env_str("SMTP_PASS", "")
+SMTP_USE_TLS = env_bool("SMTP_USE_TLS", True)  # STARTTLS (port 587)
+SMTP_USE_SSL = env_bool("SMTP_USE_SSL", False)  # implicit TLS (port 465)
+if SMTP_USE_TLS and SMTP_USE_SSL:
+    raise EnvError("SMTP_USE_SSL", "cannot be on together with SMTP_USE_TLS")
+SENDGRID_API_KEY = env_str("SENDGRID_API_KEY", "")
+SENDGRID_API_URL = env_str("SENDGRID_API_URL", "https://api.sendgrid.com")
+# SMS sender: an alphanumeric name registered with the provider, or a Twilio number (E.164).
+SMS_FROM = env_str("SMS_FROM", "")
+SMS_TIMEOUT = env_float("SMS_TIMEOUT", 10.0, minimum=0.1)
+SMSC_LOGIN = env_str("SMSC_LOGIN", "")
+SMSC_PASSWORD = env_str("SMSC_PASSWORD", "")
+SMSC_API_URL = env_str("SMSC_API_URL", "https://smsc.ru")
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")
+TWILIO_API_URL = env_str("TWILIO_API_URL", "https://api.twilio.com")
+# PROD refuses to start without what the chosen providers need (the variable is named).
+_PROD_REQUIRED = {
+    "smtp": ("EMAIL_FROM", "SMTP_HOST"),
+    "sendgrid": ("EMAIL_FROM", "SENDGRID_API_KEY"),
+    "smsc": ("SMSC_LOGIN", "SMSC_PASSWORD"),
+    "twilio": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "SMS_FROM"),
+}
+if IS_PROD:
+    for _provider in (EMAIL_PROVIDER, SMS_PROVIDER):
+        for _name in _PROD_REQUIRED.get(_provider, ()):
+            if env_str(_name, None) is None:
+                raise EnvError(_name, f"is required when AGENT_ENV=PROD with provider {_provider}")
+
 # --- Kiosks, payments and reports --------------------------------------------------------------
 # (issue 5 adds its settings here)
 
@@ -272,5 +308,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # The SendGrid and Twilio SDKs log request headers, payloads (addresses, phones) and
+        # the API key at DEBUG/INFO: keep them to warnings.
+        "python_http_client": {"level": "WARNING"},
+        "twilio": {"level": "WARNING"},
+    },
 }
