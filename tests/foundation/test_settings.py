@@ -99,18 +99,27 @@ def test_prod_web_and_worker_refuse_to_import_without_secret_key() -> None:
         assert "SECRET_KEY" in result.stderr, module
 
 
+# Everything PROD requires with the default providers; each capability adds its secrets here.
+PROD_SECRETS = {
+    "AGENT_ENV": "PROD",
+    "SECRET_KEY": "x" * 50,
+    "ALLOWED_HOSTS": "vk.example",
+    "METRICS_TOKEN": "scrape-token",
+    "VENDISTA_ENCRYPTION_KEYS": "1oE3JpCIgUq9Al6yFQw4Fq2QzrRCrPj8BiSkqCWr8UM=",
+}
+
+
 def test_prod_start_with_its_secrets_passes_checks() -> None:
-    result = _start(
-        {
-            "AGENT_ENV": "PROD",
-            "SECRET_KEY": "x" * 50,
-            "ALLOWED_HOSTS": "vk.example",
-            "METRICS_TOKEN": "scrape-token",
-        },
-        "manage.py",
-        "check",
-    )
+    result = _start(PROD_SECRETS, "manage.py", "check")
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("missing", sorted(set(PROD_SECRETS) - {"AGENT_ENV"}))
+def test_prod_start_without_one_secret_exits_naming_it(missing: str) -> None:
+    env = {name: value for name, value in PROD_SECRETS.items() if name != missing}
+    result = _start({**env, missing: ""}, "manage.py", "check")
+    assert result.returncode == 2
+    assert missing in result.stderr
 
 
 def test_malformed_value_in_dev_exits_naming_it() -> None:

@@ -32,6 +32,7 @@ from notifications.channels import Attachment, DeliveryError, OutgoingMessage, g
 from notifications.channels.dev import DevOutboxChannel
 from notifications.channels.email import SendGridEmailChannel, SmtpEmailChannel
 from notifications.channels.sms import SmscSmsChannel, TwilioSmsChannel, normalize_phone
+from tests.foundation.test_settings import PROD_SECRETS
 
 ROOT = Path(__file__).resolve().parents[2]
 EMAIL = "ivan.petrov@mail.ru"
@@ -750,12 +751,7 @@ def test_get_channel_without_credentials_names_the_setting(
 
 # --- PROD start -------------------------------------------------------------------------------
 
-_PROD_BASE = {
-    "AGENT_ENV": "PROD",
-    "SECRET_KEY": "x" * 50,
-    "ALLOWED_HOSTS": "vk.example",
-    "METRICS_TOKEN": "scrape-token",
-}
+_PROD_BASE = dict(PROD_SECRETS)
 _CHANNEL_VARIABLES = {
     "EMAIL_PROVIDER",
     "SMS_PROVIDER",
