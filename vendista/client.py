@@ -248,6 +248,10 @@ class VendistaClient:
         with_token: bool = True,
     ) -> dict[str, Any]:
         refreshed = False
+        if with_token and not self.token and self._refresh_token is not None:
+            # No token stored yet (new connection, or one that could not be decrypted).
+            refreshed = True
+            self.token = self._refresh_token()
         attempt = 0
         while True:
             attempt += 1

@@ -185,6 +185,11 @@ class Transaction(models.Model):
                 condition=~models.Q(reverse_id=0),
             ),
             models.Index(
+                fields=["owner", "vendista_terminal_id"],
+                name="tx_owner_no_terminal",
+                condition=models.Q(terminal__isnull=True),
+            ),
+            models.Index(
                 fields=["owner", "deduction_state"],
                 name="tx_owner_open_state",
                 condition=models.Q(deduction_state__in=["needs_recipe", "unknown_terminal"]),

@@ -326,6 +326,17 @@ def resolve_unknown_terminal_sales(ctx: ImportContext) -> PageResult:
     if not ctx.terminals:
         return result
     with connection.cursor() as cursor:
+        # Rows stored before their terminal was known point at it from now on.
+        cursor.execute(
+            """
+            UPDATE vendista_transaction AS t SET terminal_id = term.id
+            FROM vendista_terminal AS term
+            WHERE t.owner_id = %s AND t.terminal_id IS NULL
+              AND t.deduction_state <> 'unknown_terminal'
+              AND term.owner_id = t.owner_id AND term.vendista_id = t.vendista_terminal_id
+            """,
+            [ctx.owner_id],
+        )
         cursor.execute(
             """
             SELECT id, vendista_terminal_id, machine_item_id FROM vendista_transaction
