@@ -59,7 +59,9 @@ def window(first: date, last: date) -> tuple[datetime, datetime]:
     )
 
 
-def import_window(owner: Owner, first: date, last: date, *, historical: bool = False) -> object:
+def import_window(
+    owner: Owner, first: date, last: date, *, historical: bool = False
+) -> services.RunSummary:
     summary = services.run_now(
         owner.pk,
         window=window(first, last),
