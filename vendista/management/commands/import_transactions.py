@@ -3,7 +3,6 @@ the foreground with a progress bar and a summary."""
 
 from __future__ import annotations
 
-import sys
 from datetime import date, datetime, time
 from typing import Any
 
@@ -40,9 +39,9 @@ class ProgressBar:
             f"· {run.fetched} fetched · {run.inserted} new · {run.deducted} deducted"
         )
         if self.tty:
-            self.stream.write("\r" + line)
+            self.stream.write("\r" + line, ending="")
         else:
-            self.stream.write(line + "\n")
+            self.stream.write(line)
         self.stream.flush()
 
 
@@ -78,7 +77,7 @@ class Command(BaseCommand):
                 window=(date_from, date_to),
                 mode=mode,
                 trigger="command",
-                progress=ProgressBar(sys.stderr),
+                progress=ProgressBar(self.stderr),
             )
         except services.OwnerBusy as exc:
             raise CommandError(str(exc)) from exc

@@ -1,0 +1,203 @@
+"""Celery tasks on a real worker, the operator commands and the staff-only API."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from audit.models import AuditEntry
+from tasks_app.models import Task, TaskStatus
+from tasks_app.services import hide_finished_tasks
+from tests.vendista.coffee import configure, connect_owner, sync
+from tests.vendista.conftest import LAST_DAY
+from vendista import tasks
+from vendista.models import ImportRun, PaymentStatus, RunStatus, Transaction, VendistaAccount
+from vendista.sandbox import VendistaSandbox, generate_account
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_beat_tick_queues_one_import_per_owner_and_the_worker_runs_it(
+    celery_worker, vendista_settings
+):
+    today = timezone.localtime().date()
+    shops = [
+        generate_account(
+            f"tick-{n}", f"pw-{n}", seed=f"tick{n}", terminals=2, days=1, per_day=50, end=today
+        )
+        for n in range(2)
+    ]
+    with VendistaSandbox(accounts=shops) as server:
+        vendista_settings.VENDISTA_API_URL = server.url
+        owners = [connect_owner(shop, name=shop.login) for shop in shops]
+        suspended = connect_owner(
+            generate_account("tick-x", "pw", seed="x", days=1, end=today), name="unpaid"
+        )
+        VendistaAccount.objects.filter(owner=suspended).update(
+            payment_status=PaymentStatus.PAYMENT_REQUIRED
+        )
+
+        first = tasks.schedule_imports.delay(window="last_24h", trigger="schedule_15min")
+        second = tasks.schedule_imports.delay(window="last_24h", trigger="schedule_15min")
+        counts = [first.get(timeout=30), second.get(timeout=30)]
+
+        deadline = time.monotonic() + 60
+        runs = ImportRun.objects.filter(kind="import", owner__in=owners)
+        while runs.exclude(status=RunStatus.SUCCEEDED).exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+    assert sum(c["queued"] for c in counts) == 2  # the second tick found both still active
+    assert runs.count() == 2 and not runs.exclude(status=RunStatus.SUCCEEDED).exists()
+    for owner in owners:
+        assert Transaction.objects.filter(owner=owner).exists()
+    skipped = ImportRun.objects.filter(owner=suspended, status=RunStatus.SKIPPED)
+    assert skipped.count() == 2 and "payment required" in skipped.first().error
+
+
+@pytest.mark.django_db
+def test_import_transactions_command_prints_progress_and_summary(sandbox, shop):
+    owner = connect_owner(shop)
+    sync(owner)
+    configure(owner)
+    out, err = StringIO(), StringIO()
+
+    call_command(
+        "import_transactions",
+        owner=owner.pk,
+        date_from=str(LAST_DAY - timedelta(days=2)),
+        date_to=str(LAST_DAY),
+        stdout=out,
+        stderr=err,
+    )
+
+    assert "page 4/4" in err.getvalue()
+    summary = out.getvalue()
+    assert "succeeded" in summary and f"inserted      {len(shop.transactions)}" in summary
+    deducted = Transaction.objects.filter(deduction_state="deducted").count()
+    assert f"deducted      {deducted}" in summary
+
+
+@pytest.mark.django_db
+def test_import_transactions_command_rejects_bad_input(sandbox, shop):
+    owner = connect_owner(shop)
+    with pytest.raises(CommandError, match="not an ISO date"):
+        call_command(
+            "import_transactions", owner=owner.pk, date_from="yesterday", date_to="2026-11-20"
+        )
+    with pytest.raises(CommandError, match="after"):
+        call_command(
+            "import_transactions", owner=owner.pk, date_from="2026-11-21", date_to="2026-11-20"
+        )
+    with pytest.raises(CommandError, match="no Vendista connection"):
+        call_command("import_transactions", owner=999, date_from="2026-11-20", date_to="2026-11-20")
+
+
+@pytest.mark.django_db
+def test_historical_command_does_not_deduct(sandbox, shop):
+    owner = connect_owner(shop)
+    sync(owner)
+    configure(owner)
+    call_command(
+        "import_transactions",
+        owner=owner.pk,
+        date_from="2026-11-18",
+        date_to="2026-11-20",
+        historical=True,
+        stdout=StringIO(),
+        stderr=StringIO(),
+    )
+    assert not Transaction.objects.filter(deduction_state="deducted").exists()
+    assert Transaction.objects.filter(deduction_state="historical").exists()
+
+
+@pytest.mark.django_db
+def test_sync_terminals_command(sandbox, shop):
+    owner = connect_owner(shop)
+    out = StringIO()
+    call_command("sync_terminals", owner=owner.pk, stdout=out)
+    assert f"{len(shop.terminals)} listed" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_reset_payment_status_is_staff_only_and_audited(sandbox, shop):
+    owner = connect_owner(shop)
+    VendistaAccount.objects.filter(owner=owner).update(
+        payment_status=PaymentStatus.PAYMENT_REQUIRED, payment_required_at=timezone.now()
+    )
+    user_model = get_user_model()
+    staff = user_model.objects.create_user("ops", password="x", is_staff=True)
+    member = user_model.objects.create_user("someone", password="x")
+    client = APIClient()
+    url = "/api/auth/reset-payment-status"
+
+    assert client.post(url, {"owner_id": owner.pk}, format="json").status_code == 401
+    client.force_authenticate(member)
+    assert client.post(url, {"owner_id": owner.pk}, format="json").status_code == 403
+    client.force_authenticate(staff)
+    assert client.post(url, {}, format="json").status_code == 400
+    assert client.post(url, {"owner_id": "x"}, format="json").status_code == 400
+    assert client.post(url, {"owner_id": 99999}, format="json").status_code == 404
+    response = client.post(url, {"owner_id": owner.pk}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["owner"] == {
+        "id": owner.pk,
+        "name": owner.name,
+        "payment_status": "active",
+    }
+    account = VendistaAccount.objects.get(owner=owner)
+    assert account.payment_status == "active" and account.payment_required_at is None
+    entry = AuditEntry.objects.get(action="vendista.payment_status_reset")
+    assert entry.actor_user == staff and entry.owner_id == owner.pk
+
+
+@pytest.mark.django_db
+def test_finished_tasks_are_hidden_after_midnight_and_kept(sandbox, shop):
+    owner = connect_owner(shop)
+    sync(owner)
+    terminals = list(owner.terminals.all())
+    now = timezone.now()
+    yesterday = now - timedelta(days=1)
+    done_before = Task.objects.create(
+        owner=owner, terminal=terminals[0], status=TaskStatus.COMPLETED, completed_at=yesterday
+    )
+    done_today = Task.objects.create(
+        owner=owner, terminal=terminals[1], status=TaskStatus.COMPLETED, completed_at=now
+    )
+    open_task = Task.objects.create(owner=owner, terminal=terminals[2])
+
+    assert hide_finished_tasks(now) == 1
+    assert hide_finished_tasks(now) == 0  # re-running changes nothing
+
+    assert Task.objects.count() == 3
+    assert Task.objects.get(pk=done_before.pk).hidden_at is not None
+    assert Task.objects.get(pk=done_today.pk).hidden_at is None
+    assert Task.objects.get(pk=open_task.pk).hidden_at is None
+
+
+def test_every_coffee_schedule_is_defined_in_moscow_time():
+    from config.beat import SCHEDULE
+
+    expected = {
+        "vendista-import-15min": ("*/15", "*", "*"),
+        "vendista-terminal-sync-15min": ("*/15", "*", "*"),
+        "vendista-import-daily": ("0", "3", "*"),
+        "vendista-import-weekly": ("0", "5", "0"),
+        "vendista-payment-check": ("0", "4", "*"),
+        "tasks-hide-finished": ("59", "23", "*"),
+    }
+    for name, (minute, hour, weekday) in expected.items():
+        schedule = SCHEDULE[name]["schedule"]
+        assert str(schedule.tz) == "Europe/Moscow", name
+        assert schedule._orig_minute == minute, name
+        assert schedule._orig_hour == hour, name
+        assert str(schedule._orig_day_of_week) in (weekday, "sun" if weekday == "0" else weekday)
+    assert SCHEDULE["vendista-import-daily"]["kwargs"]["window"] == "previous_day_and_today"
+    assert SCHEDULE["vendista-import-weekly"]["kwargs"]["window"] == "last_7_days"
