@@ -314,5 +314,7 @@ LOGGING = {
         # the API key at DEBUG/INFO: keep them to warnings.
         "python_http_client": {"level": "WARNING"},
         "twilio": {"level": "WARNING"},
+        # urllib3 logs request lines (with query strings: Vendista's token) at DEBUG.
+        "urllib3": {"level": "INFO"},
     },
 }

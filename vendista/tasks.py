@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from celery import shared_task
@@ -50,14 +51,14 @@ def enqueue(
     *,
     kind: str = RunKind.IMPORT,
     window_kind: str | None = None,
+    window: tuple[datetime, datetime] | None = None,
     mode: str = ImportMode.REGULAR,
     trigger: str,
     requested_by: Any = None,
     skip_if_active: bool = True,
 ) -> int | None:
     """Record a run and queue its task after commit; None when de-duplicated away."""
-    window = None
-    if kind == RunKind.IMPORT:
+    if kind == RunKind.IMPORT and window is None:
         setup = None
         if window_kind == "history":
             from vendista.models import VendistaAccount

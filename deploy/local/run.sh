@@ -12,6 +12,9 @@ set -a; . var/services.env; set +a
 trap 'python deploy/local/services.py down --only "$VK_STARTED_SERVICES"' EXIT
 
 export PORT="${PORT:-8000}"
+# The local Vendista sandbox stands in for api.vendista.ru unless VENDISTA_API_URL says otherwise.
+export VENDISTA_SANDBOX_PORT="${VENDISTA_SANDBOX_PORT:-8010}"
+export VENDISTA_API_URL="${VENDISTA_API_URL:-http://127.0.0.1:$VENDISTA_SANDBOX_PORT}"
 export FLOWER_PORT="${FLOWER_PORT:-5555}"
 if [ -z "${FLOWER_BASIC_AUTH:-}" ]; then
   [ -s var/flower-password ] || python -c 'import secrets; print(secrets.token_urlsafe(12))' > var/flower-password
@@ -34,6 +37,7 @@ vendkiosk is starting. Open:
   Health       $base/healthz
   Metrics      $base/metrics
   Flower       http://127.0.0.1:$FLOWER_PORT/   (basic auth ${FLOWER_BASIC_AUTH})
+  Vendista     $VENDISTA_API_URL   (sandbox: demo-vendista / demo-vendista-2026)
 Ctrl-C stops everything.
 
 INFO
