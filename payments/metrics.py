@@ -1,0 +1,16 @@
+"""Payment metrics (prometheus_client; multiprocess-safe, see config/metrics.py)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+PAYMENTS_INTENTS = Counter("payments_intents", "Payment intents created", ["provider"])
+PAYMENTS_CONFIRMED = Counter("payments_confirmed", "Payments succeeded", ["provider"])
+# reason: canceled, expired, session_expired, provider_error, late_success_refunded, ...
+PAYMENTS_FAILED = Counter("payments_failed", "Payments that did not succeed", ["reason"])
+PAYMENTS_DURATION = Histogram(
+    "payments_duration_seconds",
+    "Intent creation to its terminal state",
+    ["status"],
+    buckets=(1, 2, 5, 10, 30, 60, 120, 300, 900, 1800),
+)
