@@ -221,17 +221,21 @@ def _parse_time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else timezone.make_aware(parsed)
 
 
-def _local_only_fetcher(url: str, *args: Any, **kwargs: Any) -> Any:
-    """WeasyPrint may read our own font files and inline data, nothing else."""
-    from weasyprint.urls import default_url_fetcher
+def _local_fetcher() -> Any:
+    """A WeasyPrint fetcher that reads our own font files and inline data, nothing else."""
+    from weasyprint.urls import URLFetcher
 
-    if url.startswith("data:"):
-        return default_url_fetcher(url, *args, **kwargs)
-    if url.startswith("file://"):
-        path = Path(url.removeprefix("file://")).resolve()
-        if path.is_relative_to(STATIC_DIR):
-            return default_url_fetcher(url, *args, **kwargs)
-    raise ValueError(f"report may not fetch {url}")
+    class LocalOnlyFetcher(URLFetcher):  # type: ignore[misc]
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if url.startswith("file://"):
+                path = Path(url.removeprefix("file://").split("?")[0]).resolve()
+                if not path.is_relative_to(STATIC_DIR):
+                    raise ValueError(f"report may not read {url}")
+            elif not url.startswith("data:"):
+                raise ValueError(f"report may not fetch {url}")
+            return super().fetch(url, headers)
+
+    return LocalOnlyFetcher(allowed_protocols=("file", "data"), allow_redirects=False)
 
 
 def render_pdf(report: Report) -> bytes:
@@ -240,7 +244,7 @@ def render_pdf(report: Report) -> bytes:
 
     html = render_to_string(f"reports/{report.kind}.html", render_context(report))
     pdf: bytes = HTML(
-        string=html, base_url=STATIC_DIR.as_uri() + "/", url_fetcher=_local_only_fetcher
+        string=html, base_url=STATIC_DIR.as_uri() + "/", url_fetcher=_local_fetcher()
     ).write_pdf()
     return pdf
 
