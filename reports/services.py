@@ -225,7 +225,7 @@ def _local_fetcher() -> Any:
     """A WeasyPrint fetcher that reads our own font files and inline data, nothing else."""
     from weasyprint.urls import URLFetcher
 
-    class LocalOnlyFetcher(URLFetcher):  # type: ignore[misc]
+    class LocalOnlyFetcher(URLFetcher):
         def fetch(self, url: str, headers: Any = None) -> Any:
             if url.startswith("file://"):
                 path = Path(url.removeprefix("file://").split("?")[0]).resolve()

@@ -93,7 +93,7 @@ def test_dev_flow_session_payment_report_delivery(
 
     # The PDF: A4, Cyrillic text and the DTC codes, DejaVu embedded.
     report = Report.objects.get(pk=report_id)
-    assert report.file.name.startswith("reports/")
+    assert str(report.file.name).startswith("reports/")
     pdf_bytes = report.file.read()
     pdf = PdfReader(io.BytesIO(pdf_bytes))
     text = " ".join(" ".join(page.extract_text() for page in pdf.pages).split())
@@ -106,7 +106,7 @@ def test_dev_flow_session_payment_report_delivery(
     fonts = {
         str(font["/BaseFont"])
         for page in pdf.pages
-        for font in page["/Resources"]["/Font"].values()
+        for font in page["/Resources"]["/Font"].values()  # type: ignore[index]
     }
     # Only our @font-face (DejaVu from reports/static) is embedded: no system fallback font.
     assert fonts and all("VK-Sans" in name for name in fonts), fonts
@@ -116,7 +116,7 @@ def test_dev_flow_session_payment_report_delivery(
     path = link.removeprefix(settings.PUBLIC_BASE_URL)
     download = web.get(path)
     assert download.status_code == 200
-    assert b"".join(download.streaming_content) == pdf_bytes
+    assert download.getvalue() == pdf_bytes
     assert web.get(path[:-3] + "xyz").status_code == 404  # tampered signature
 
     # E-mail with the PDF attached and SMS with the link, in the DEV outbox.
