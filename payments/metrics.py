@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
-PAYMENTS_INTENTS = Counter("payments_intents", "Payment intents created", ["provider"])
+# No labels on purpose: the seed's alert `rate(payments_failed_total[5m]) /
+# rate(payments_intents_total[5m])` must match label sets one-to-one (see deploy/prometheus).
+PAYMENTS_INTENTS = Counter("payments_intents", "Payment intents created")
 PAYMENTS_CONFIRMED = Counter("payments_confirmed", "Payments succeeded", ["provider"])
 # reason: canceled, expired, session_expired, provider_error, late_success_refunded, ...
 PAYMENTS_FAILED = Counter("payments_failed", "Payments that did not succeed", ["reason"])

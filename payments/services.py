@@ -98,7 +98,7 @@ def create_intent(
             intent.due_at = now + delay
         intent.save()
         _audit(actor, "payment.created", intent, provider=provider.name, session=str(session.pk))
-    metrics.PAYMENTS_INTENTS.labels(provider=provider.name).inc()
+    metrics.PAYMENTS_INTENTS.inc()
     register_at_provider(intent)
     if intent.due_at is not None:
         from payments.tasks import confirm_dev_intent

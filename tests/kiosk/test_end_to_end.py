@@ -141,7 +141,7 @@ def test_dev_flow_session_payment_report_delivery(
     for name, labels in [
         ("sessions_created_total", {"type": "diagnostics"}),
         ("sessions_completed_total", {"type": "diagnostics"}),
-        ("payments_intents_total", {"provider": "dev"}),
+        ("payments_intents_total", {}),
         ("payments_confirmed_total", {"provider": "dev"}),
         ("diagnostics_scans_total", {}),
         ("reports_generated_total", {"kind": "diagnostics"}),
