@@ -200,7 +200,7 @@ def render_context(report: Report) -> dict[str, Any]:
             readings.append(
                 {
                     "panel_label": PANEL_LABELS.get(panel, panel),
-                    "thickness_um": reading["thickness_um"],
+                    "thickness_um": f"{float(reading['thickness_um']):g}",
                     "verdict": verdict,
                     "verdict_label": VERDICT_LABELS[verdict],
                 }
