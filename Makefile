@@ -10,6 +10,7 @@ help:
 	@echo "make run    - start the whole local stack (web, worker, beat, Flower) with demo data"
 	@echo "make test   - lint, type-check, migrations check and the full test suite"
 	@echo "make lint   - ruff only; make typecheck - mypy only"
+	@echo "make bench  - run the benchmarks in bench/ (figures go to docs/benchmarks.md)"
 	@echo "make services-down - stop private PostgreSQL/Redis started under var/"
 
 venv: $(STAMP)
@@ -30,6 +31,10 @@ lint: venv
 
 typecheck: venv
 	$(VENV)/bin/mypy .
+
+# Every bench/*_bench.py (not part of make test); each prints name=value lines at its end.
+bench: venv
+	@for script in bench/*_bench.py; do echo "== $$script"; $(VENV)/bin/python "$$script" || exit 1; done
 
 services-up: venv
 	$(VENV)/bin/python deploy/local/services.py up

@@ -3,9 +3,11 @@ discovered in every installed app's tasks.py."""
 
 from __future__ import annotations
 
+import logging
 import os
 
 from celery import Celery
+from celery.signals import after_setup_logger, after_setup_task_logger
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -13,3 +15,14 @@ app = Celery("vendkiosk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.autodiscover_tasks(["config"])
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def mask_pii_in_worker_logs(logger: logging.Logger, **kwargs: object) -> None:
+    """Celery replaces the root handlers in a worker: put the PII filter on its handlers too."""
+    from config.logging import PiiMaskingFilter
+
+    for handler in logger.handlers:
+        if not any(isinstance(f, PiiMaskingFilter) for f in handler.filters):
+            handler.addFilter(PiiMaskingFilter())

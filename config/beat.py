@@ -63,4 +63,25 @@ SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": moscow_crontab(minute="59", hour="23"),
         "options": {"expires": 3600},
     },
+    # --- Kiosks, payments and reports ---
+    "expire-kiosk-sessions": {
+        "task": "kiosk.tasks.expire_sessions",
+        "schedule": moscow_crontab(minute="*"),
+        "options": {"expires": 55},
+    },
+    "expire-payment-intents": {
+        "task": "payments.tasks.expire_payment_intents",
+        "schedule": moscow_crontab(minute="*"),
+        "options": {"expires": 55},
+    },
+    "sweep-due-dev-payments": {
+        "task": "payments.tasks.sweep_due_dev_intents",
+        "schedule": moscow_crontab(minute="*"),
+        "options": {"expires": 55},
+    },
+    "poll-pending-payments": {
+        "task": "payments.tasks.poll_payment_intents",
+        "schedule": moscow_crontab(minute="*"),
+        "options": {"expires": 55},
+    },
 }

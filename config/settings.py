@@ -23,6 +23,7 @@ from config.env import (
     env_str,
     redis_url_with_db,
 )
+from config.logging import install_record_masking
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -297,7 +298,61 @@ if IS_PROD:
                 raise EnvError(_name, f"is required when AGENT_ENV=PROD with provider {_provider}")
 
 # --- Kiosks, payments and reports --------------------------------------------------------------
-# (issue 5 adds its settings here)
+
+# Sessions: default lifetime; every PATCH pushes expiry by the session's TTL again.
+KIOSK_SESSION_TTL_MS = env_int("KIOSK_SESSION_TTL_MS", 3_600_000, minimum=1000)
+# Told to the kiosk UI: return to the start screen when the session expires.
+KIOSK_AUTO_RESET_ON_TIMEOUT = env_bool("KIOSK_AUTO_RESET_ON_TIMEOUT", True)
+# Largest accepted session metadata, bytes of JSON.
+KIOSK_SESSION_METADATA_MAX_BYTES = env_int("KIOSK_SESSION_METADATA_MAX_BYTES", 8192, minimum=256)
+# DRF throttling (Redis cache): per kiosk token and per client IP ("N/sec|min|hour|day").
+KIOSK_THROTTLE_RATE = env_str("KIOSK_THROTTLE_RATE", "600/min")
+KIOSK_IP_THROTTLE_RATE = env_str("KIOSK_IP_THROTTLE_RATE", "1200/min")
+# Absolute base of links sent to clients (report download link in SMS and in the PDF's QR).
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Payments: "dev" (emulator) or "yookassa". DEV-only emulator knobs.
+PAYMENTS_PROVIDER = env_choice("PAYMENTS_PROVIDER", ("dev", "yookassa"), "dev")
+PAYMENTS_CURRENCY = env_str("PAYMENTS_CURRENCY", "RUB")
+PAYMENTS_INTENT_TTL_S = env_int("PAYMENTS_INTENT_TTL_S", 900, minimum=30)
+PAYMENTS_DEV_AUTO_CONFIRM_DELAY_MS = env_int("PAYMENTS_DEV_AUTO_CONFIRM_DELAY_MS", 2000, minimum=0)
+PAYMENTS_DEV_MANUAL_MODE = env_bool("PAYMENTS_DEV_MANUAL_MODE", False)
+# Pending intents older than this are re-read at the PSP by the poller (webhook fallback).
+PAYMENTS_POLL_AFTER_S = env_int("PAYMENTS_POLL_AFTER_S", 60, minimum=0)
+# How long after our cancel/expiry the poller still watches for a late success to refund.
+PAYMENTS_LATE_SUCCESS_WINDOW_S = env_int("PAYMENTS_LATE_SUCCESS_WINDOW_S", 3 * 3600, minimum=60)
+YOOKASSA_SHOP_ID = env_str("YOOKASSA_SHOP_ID", None)
+YOOKASSA_SECRET_KEY = env_str("YOOKASSA_SECRET_KEY", None)
+YOOKASSA_WEBHOOK_URL = env_str("YOOKASSA_WEBHOOK_URL", None)
+YOOKASSA_API_URL = env_str("YOOKASSA_API_URL", "https://api.yookassa.ru/v3")
+# HTTP timeout of every YooKassa call, seconds (the SDK sets none of its own).
+YOOKASSA_HTTP_TIMEOUT_S = env_float("YOOKASSA_HTTP_TIMEOUT_S", 10.0, minimum=0.1)
+# Notifications are unsigned: only these sources are trusted (YooKassa's published ranges).
+YOOKASSA_WEBHOOK_IPS = env_list(
+    "YOOKASSA_WEBHOOK_IPS",
+    [
+        "185.71.76.0/27",
+        "185.71.77.0/27",
+        "77.75.153.0/25",
+        "77.75.156.11",
+        "77.75.156.35",
+        "77.75.154.128/25",
+        "2a02:5180::/32",
+    ],
+)
+if IS_PROD and PAYMENTS_PROVIDER == "yookassa":
+    for _name in ("YOOKASSA_SHOP_ID", "YOOKASSA_SECRET_KEY", "YOOKASSA_WEBHOOK_URL"):
+        if not globals()[_name]:
+            raise EnvError(_name, "is required when AGENT_ENV=PROD and PAYMENTS_PROVIDER=yookassa")
+# In PROD the dev emulator takes no payments (create answers 409): money needs yookassa.
+
+# Reports: signed download links expire; thickness verdicts by thresholds in micrometres.
+REPORTS_LINK_TTL_S = env_int("REPORTS_LINK_TTL_S", 7 * 24 * 3600, minimum=60)
+REPORTS_MAX_DELIVERY_ATTEMPTS = env_int("REPORTS_MAX_DELIVERY_ATTEMPTS", 5, minimum=1)
+REPORTS_THICKNESS_REPAINTED_UM = env_int("REPORTS_THICKNESS_REPAINTED_UM", 180, minimum=1)
+REPORTS_THICKNESS_PUTTY_UM = env_int("REPORTS_THICKNESS_PUTTY_UM", 300, minimum=1)
+if REPORTS_THICKNESS_PUTTY_UM <= REPORTS_THICKNESS_REPAINTED_UM:
+    raise EnvError("REPORTS_THICKNESS_PUTTY_UM", "must be above REPORTS_THICKNESS_REPAINTED_UM")
 
 # --- Logging -----------------------------------------------------------------------------------
 
@@ -306,7 +361,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # E-mail addresses and phone numbers are masked in every line (config/logging.py).
+    "filters": {"pii": {"()": "config.logging.PiiMaskingFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["pii"]}
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
@@ -318,3 +377,6 @@ LOGGING = {
         "urllib3": {"level": "INFO"},
     },
 }
+
+# Masks PII in every log record as it is made, whatever handler (pytest, Celery, gunicorn) gets it.
+install_record_masking()

@@ -36,3 +36,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
 ]
+
+# --- Kiosks, payments and reports ---
+urlpatterns += [path("", include("kiosk.urls"))]

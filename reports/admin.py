@@ -1,3 +1,46 @@
-"""Admin registrations of the reports app."""
+"""Admin: reports with their deliveries; failures are listed and can be resent."""
 
 from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from audit.models import ActorKind
+from kiosk.services import Actor
+from reports import services
+from reports.models import Report, ReportDelivery
+
+
+class ReportDeliveryInline(admin.TabularInline):
+    model = ReportDelivery
+    extra = 0
+    can_delete = False
+    readonly_fields = ["channel", "status", "attempts", "last_error", "provider_id", "sent_at"]
+    exclude = ["recipient"]
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "status", "failed_stage", "session", "created_at"]
+    list_filter = ["status", "failed_stage", "kind"]
+    search_fields = ["id", "session__id"]
+    readonly_fields = [field.name for field in Report._meta.fields]
+    inlines = [ReportDeliveryInline]
+    actions = ["resend"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description=_("Resend (generate if needed, retry failed deliveries)"))
+    def resend(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
+        user = request.user
+        actor = Actor(kind=ActorKind.USER, label=user.get_username(), user=user, request=request)
+        for report in queryset.select_related("session__kiosk"):
+            services.resend(report, actor=actor)
+        messages.success(request, _("Queued again: %(count)d") % {"count": queryset.count()})

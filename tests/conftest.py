@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -12,6 +13,7 @@ from celery.worker import WorkController
 from django.conf import settings
 
 from celery_app import app as celery_app
+from config.pii import mask_text
 
 
 @pytest.fixture
@@ -43,3 +45,30 @@ def celery_worker(django_db_setup: None) -> Iterator[WorkController]:
         shutdown_timeout=15,
     ) as worker:
         yield worker
+
+
+# --- Kiosks, payments and reports: no unmasked e-mail or phone in any log line -----------------
+
+
+class _AllLines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        self.leaks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        line = self.format(record)
+        if mask_text(line) != line:
+            self.leaks.append(line[:300])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_unmasked_pii_in_logs() -> Iterator[None]:
+    """Every log line the suite produces (any logger, any level the root passes, exceptions
+    included) is checked: an unmasked e-mail address or phone number fails the run."""
+    handler = _AllLines()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    yield
+    root.removeHandler(handler)
+    assert not handler.leaks, f"log lines with unmasked PII: {handler.leaks[:5]}"

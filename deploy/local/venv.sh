@@ -22,4 +22,5 @@ fi
 echo "[venv] installing vendkiosk and its tools into $venv (first run takes a minute) ..."
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+bash "$(dirname "$0")/system-libs.sh"
 echo "[venv] ready"

@@ -1,0 +1,204 @@
+"""Session lifecycle: create, touch, complete, expire. Terminal states are final."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from audit.models import ActorKind
+from audit.services import record
+from kiosk import metrics
+from kiosk.models import Kiosk, Session, SessionStatus
+
+log = logging.getLogger(__name__)
+
+
+class SessionConflict(Exception):
+    """The session is in a terminal state and cannot take this change (HTTP 409)."""
+
+    def __init__(self, session: Session, action: str) -> None:
+        super().__init__(f"session {session.pk} is {session.status}: cannot {action}")
+        self.session = session
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who does an operation, for the audit log."""
+
+    kind: str = ActorKind.SYSTEM
+    label: str = "system"
+    user: Any = None
+    request: HttpRequest | None = None
+
+    @classmethod
+    def for_kiosk(cls, kiosk: Kiosk, request: HttpRequest | None = None) -> Actor:
+        return cls(kind=ActorKind.KIOSK, label=f"kiosk:{kiosk.pk} {kiosk.name}", request=request)
+
+    def audit(self, action: str, **kwargs: Any) -> None:
+        record(
+            action,
+            actor_kind=self.kind,
+            actor_user=self.user,
+            actor_label=self.label,
+            request=self.request,
+            **kwargs,
+        )
+
+
+SYSTEM = Actor()
+
+
+def refresh_active_gauge() -> None:
+    metrics.SESSIONS_ACTIVE.set(Session.objects.filter(status=SessionStatus.ACTIVE).count())
+
+
+def create_session(
+    *,
+    kiosk: Kiosk,
+    type: str,
+    contact_email: str = "",
+    contact_phone: str = "",
+    metadata: dict[str, Any] | None = None,
+    ttl_ms: int | None = None,
+    actor: Actor = SYSTEM,
+) -> Session:
+    """Start a client's session on `kiosk`; it expires after `ttl_ms` without activity."""
+    ttl_ms = ttl_ms or settings.KIOSK_SESSION_TTL_MS
+    now = timezone.now()
+    with transaction.atomic():
+        session = Session.objects.create(
+            kiosk=kiosk,
+            type=type,
+            contact_email=contact_email,
+            contact_phone=contact_phone,
+            metadata=metadata or {},
+            ttl_ms=ttl_ms,
+            expires_at=now + timedelta(milliseconds=ttl_ms),
+        )
+        actor.audit(
+            "session.created",
+            owner_id=kiosk.owner_id,
+            obj=session,
+            summary={"type": type, "email": contact_email, "phone": contact_phone},
+        )
+    metrics.SESSIONS_CREATED.labels(type=type).inc()
+    refresh_active_gauge()
+    log.info(
+        "session %s created on kiosk %s for %s %s",
+        session.pk,
+        kiosk.pk,
+        contact_email,
+        contact_phone,
+    )
+    return session
+
+
+def _expire_if_due(session_id: Any, now: datetime) -> None:
+    """A session past its expiry but not yet swept by beat is expired now, in its own
+    transaction, so the caller's 409 leaves it (and its cancelled intents) recorded."""
+    with transaction.atomic():
+        session = (
+            Session.objects.select_for_update()
+            .select_related("kiosk")
+            .filter(pk=session_id, status=SessionStatus.ACTIVE, expires_at__lte=now)
+            .first()
+        )
+        if session is not None:
+            _mark_expired(session, now)
+
+
+def _lock_active(session_id: Any, action: str) -> Session:
+    session = Session.objects.select_for_update().select_related("kiosk").get(pk=session_id)
+    if session.is_terminal():
+        raise SessionConflict(session, action)
+    return session
+
+
+def update_session(session_id: Any, *, changes: dict[str, Any], actor: Actor = SYSTEM) -> Session:
+    """Change contact/metadata and push the expiry (activity). 409 when terminal."""
+    now = timezone.now()
+    _expire_if_due(session_id, now)
+    with transaction.atomic():
+        session = _lock_active(session_id, "update")
+        for field in ("contact_email", "contact_phone", "metadata"):
+            if field in changes:
+                setattr(session, field, changes[field])
+        if changes.get("ttl_ms"):
+            session.ttl_ms = changes["ttl_ms"]
+        session.expires_at = now + timedelta(milliseconds=session.ttl_ms)
+        session.save()
+    return session
+
+
+def complete_session(session_id: Any, *, actor: Actor = SYSTEM) -> Session:
+    """Finish an active session. Completing a completed or expired one is a `SessionConflict`."""
+    now = timezone.now()
+    _expire_if_due(session_id, now)
+    with transaction.atomic():
+        session = _lock_active(session_id, "complete")
+        session.status = SessionStatus.COMPLETED
+        session.completed_at = now
+        session.save(update_fields=["status", "completed_at", "updated_at"])
+        actor.audit(
+            "session.completed",
+            owner_id=session.kiosk.owner_id,
+            obj=session,
+            summary={"type": session.type},
+        )
+    metrics.SESSIONS_COMPLETED.labels(type=session.type).inc()
+    metrics.SESSION_DURATION.labels(outcome="completed").observe(
+        (now - session.created_at).total_seconds()
+    )
+    refresh_active_gauge()
+    return session
+
+
+def _mark_expired(session: Session, now: datetime) -> None:
+    from payments.services import cancel_session_intents
+
+    session.status = SessionStatus.EXPIRED
+    session.expired_at = now
+    session.save(update_fields=["status", "expired_at", "updated_at"])
+    SYSTEM.audit(
+        "session.expired",
+        owner_id=session.kiosk.owner_id,
+        obj=session,
+        summary={"type": session.type},
+    )
+    cancel_session_intents(session)
+    duration = (now - session.created_at).total_seconds()
+    session_type = session.type
+
+    def count() -> None:
+        metrics.SESSIONS_EXPIRED.labels(type=session_type).inc()
+        metrics.SESSION_DURATION.labels(outcome="expired").observe(duration)
+
+    transaction.on_commit(count)
+
+
+def expire_sessions(now: datetime | None = None, batch: int = 200) -> int:
+    """Mark active sessions past their expiry as expired and cancel their unpaid intents.
+    Safe to re-run and to run concurrently (rows are locked and skipped when taken)."""
+    now = now or timezone.now()
+    expired = 0
+    while True:
+        with transaction.atomic():
+            sessions = list(
+                Session.objects.select_for_update(skip_locked=True)
+                .select_related("kiosk")
+                .filter(status=SessionStatus.ACTIVE, expires_at__lte=now)[:batch]
+            )
+            for session in sessions:
+                _mark_expired(session, now)
+        expired += len(sessions)
+        if len(sessions) < batch:
+            break
+    refresh_active_gauge()
+    return expired

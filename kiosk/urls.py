@@ -1,0 +1,67 @@
+"""Kiosk, payments and reports URLs (spec paths, with or without a trailing slash)."""
+
+from __future__ import annotations
+
+from django.urls import path, re_path
+
+from kiosk import api as kiosk_api
+from payments import api as payments_api
+from reports import api as reports_api
+
+UUID = r"(?P<pk>[0-9a-fA-F-]{36})"
+
+urlpatterns = [
+    re_path(r"^api/kiosk/me/?$", kiosk_api.KioskMeView.as_view(), name="kiosk-me"),
+    re_path(r"^api/sessions/?$", kiosk_api.SessionListCreateView.as_view(), name="session-list"),
+    re_path(
+        rf"^api/sessions/{UUID}/?$", kiosk_api.SessionDetailView.as_view(), name="session-detail"
+    ),
+    re_path(
+        rf"^api/sessions/{UUID}/complete/?$",
+        kiosk_api.SessionCompleteView.as_view(),
+        name="session-complete",
+    ),
+    re_path(
+        r"^api/payments/intent/?$",
+        payments_api.IntentListCreateView.as_view(),
+        name="payment-intent-list",
+    ),
+    re_path(
+        rf"^api/payments/intent/{UUID}/?$",
+        payments_api.IntentDetailView.as_view(),
+        name="payment-intent-detail",
+    ),
+    re_path(
+        rf"^api/payments/status/{UUID}/?$",
+        payments_api.IntentStatusView.as_view(),
+        name="payment-status",
+    ),
+    re_path(
+        rf"^api/payments/confirm/{UUID}/?$",
+        payments_api.DevConfirmView.as_view(),
+        name="payment-confirm",
+    ),
+    re_path(
+        r"^api/payments/webhook/?$", payments_api.WebhookView.as_view(), name="payment-webhook"
+    ),
+    re_path(
+        r"^api/reports/diagnostics/?$",
+        reports_api.DiagnosticsReportView.as_view(),
+        name="report-diagnostics",
+    ),
+    re_path(
+        r"^api/reports/thickness/?$",
+        reports_api.ThicknessReportView.as_view(),
+        name="report-thickness",
+    ),
+    re_path(r"^api/reports/?$", reports_api.ReportListView.as_view(), name="report-list"),
+    re_path(
+        rf"^api/reports/session/{UUID}/?$",
+        reports_api.SessionReportsView.as_view(),
+        name="report-session",
+    ),
+    re_path(
+        rf"^api/reports/{UUID}/?$", reports_api.ReportDetailView.as_view(), name="report-detail"
+    ),
+    path("reports/download/<str:token>", reports_api.download, name="report-download"),
+]

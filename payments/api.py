@@ -1,0 +1,190 @@
+"""Payments API: intents, the small status document the kiosk polls, DEV confirm, webhook."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, generics, serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from audit.services import client_ip
+from kiosk.auth import IPRateThrottle, IsKiosk, KioskAPIView, request_kiosk, scope_to_caller
+from kiosk.models import Session
+from kiosk.services import Actor
+from payments import services
+from payments.models import PaymentIntent
+from payments.providers import ProviderRejected
+
+log = logging.getLogger(__name__)
+
+
+class IntentSerializer(serializers.ModelSerializer):
+    session_id = serializers.UUIDField(read_only=True)
+
+    class Meta:
+        model = PaymentIntent
+        fields = [
+            "id",
+            "session_id",
+            "amount",
+            "currency",
+            "provider",
+            "provider_payment_id",
+            "status",
+            "failure_reason",
+            "qr_code_data",
+            "metadata",
+            "created_at",
+            "confirmed_at",
+            "closed_at",
+            "expires_at",
+            "refund_status",
+        ]
+        read_only_fields = fields
+
+
+class IntentStatusSerializer(serializers.ModelSerializer):
+    """What the kiosk polls every second or two: small on purpose."""
+
+    class Meta:
+        model = PaymentIntent
+        fields = ["id", "status", "amount", "currency", "qr_code_data", "expires_at"]
+        read_only_fields = fields
+
+
+class IntentCreateSerializer(serializers.Serializer):
+    session_id = serializers.UUIDField()
+    amount = serializers.IntegerField(required=False, min_value=1, max_value=100_000_000)
+    currency = serializers.CharField(required=False, max_length=3)
+    metadata = serializers.DictField(required=False, default=dict)
+
+    def validate_currency(self, value: str) -> str:
+        if value != settings.PAYMENTS_CURRENCY:
+            raise serializers.ValidationError(f"Only {settings.PAYMENTS_CURRENCY} is accepted.")
+        return value
+
+    def validate_metadata(self, value: dict[str, Any]) -> dict[str, Any]:
+        if len(value) > 10:
+            raise serializers.ValidationError("At most 10 keys.")
+        return value
+
+
+def _intents(request: Request) -> QuerySet[PaymentIntent]:
+    return scope_to_caller(PaymentIntent.objects.all(), request, "session__kiosk")
+
+
+class IntentListCreateView(KioskAPIView, generics.ListAPIView):
+    """`POST /api/payments/intent` (kiosk): create; `GET /api/payments/intent`: list
+    (`?session=<id>`, `?status=`)."""
+
+    serializer_class = IntentSerializer
+
+    def get_queryset(self) -> QuerySet[PaymentIntent]:
+        queryset = _intents(self.request)
+        params = self.request.query_params
+        if params.get("session"):
+            queryset = queryset.filter(session_id=params["session"])
+        if params.get("status"):
+            queryset = queryset.filter(status=params["status"])
+        return queryset.order_by("-created_at")
+
+    @extend_schema(request=IntentCreateSerializer, responses={201: IntentSerializer})
+    def post(self, request: Request) -> Response:
+        kiosk = request_kiosk(request)
+        if kiosk is None:
+            raise exceptions.PermissionDenied("Only a kiosk may create a payment.")
+        serializer = IntentCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            intent = services.create_intent(
+                kiosk=kiosk,
+                session_id=data["session_id"],
+                amount=data.get("amount"),
+                currency=data.get("currency"),
+                metadata=data.get("metadata"),
+                actor=Actor.for_kiosk(kiosk, request),
+            )
+        except Session.DoesNotExist:
+            raise exceptions.NotFound("No such session.") from None
+        except services.PaymentConflict as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(IntentSerializer(intent).data, status=status.HTTP_201_CREATED)
+
+
+class IntentDetailView(KioskAPIView):
+    """`GET /api/payments/intent/{id}`: full details."""
+
+    @extend_schema(responses=IntentSerializer)
+    def get(self, request: Request, pk: Any) -> Response:
+        return Response(IntentSerializer(get_object_or_404(_intents(request), pk=pk)).data)
+
+
+class IntentStatusView(KioskAPIView):
+    """`GET /api/payments/status/{id}`: the small status document the kiosk polls."""
+
+    @extend_schema(responses=IntentStatusSerializer)
+    def get(self, request: Request, pk: Any) -> Response:
+        intent = get_object_or_404(
+            _intents(request).only(*IntentStatusSerializer.Meta.fields), pk=pk
+        )
+        return Response(IntentStatusSerializer(intent).data)
+
+
+class DevConfirmView(KioskAPIView):
+    """`POST /api/payments/confirm/{id}`: the DEV emulator's "client paid" button. 404 unless
+    `AGENT_ENV=DEV` with the dev provider."""
+
+    permission_classes = (IsKiosk,)
+
+    @extend_schema(request=None, responses=IntentSerializer)
+    def post(self, request: Request, pk: Any) -> Response:
+        if settings.IS_PROD or settings.PAYMENTS_PROVIDER != "dev":
+            raise Http404
+        intent = get_object_or_404(_intents(request), pk=pk, provider="dev")
+        kiosk = request_kiosk(request)
+        assert kiosk is not None
+        services.confirm_dev_intent(
+            intent.pk, actor=Actor.for_kiosk(kiosk, request), source="dev_manual"
+        )
+        intent.refresh_from_db()
+        if intent.status != "succeeded":
+            return Response(
+                {"detail": f"payment is {intent.status}", **IntentSerializer(intent).data},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(IntentSerializer(intent).data)
+
+
+class WebhookView(APIView):
+    """`POST /api/payments/webhook`: YooKassa notifications. Accepted only from the configured
+    ranges; answered 200 at once; the payment is re-read from the API in a task."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    throttle_classes = (IPRateThrottle,)
+
+    @extend_schema(request=None, responses={200: None})
+    def post(self, request: Request) -> Response:
+        ip = client_ip(request)
+        if settings.PAYMENTS_PROVIDER == "dev" or not services.is_trusted_webhook_source(ip):
+            log.warning("payment webhook refused from %s", ip)
+            return Response({"detail": "forbidden"}, status=status.HTTP_403_FORBIDDEN)
+        if not isinstance(request.data, dict):
+            return Response({"detail": "expected a JSON object"}, status=400)
+        try:
+            services.receive_webhook(
+                dict(request.data), remote_ip=ip or "", provider_name=settings.PAYMENTS_PROVIDER
+            )
+        except ProviderRejected as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"status": "accepted"})

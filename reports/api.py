@@ -1,0 +1,183 @@
+"""Reports API: post the service's results (202, the PDF is made and sent in the background),
+read report metadata with a signed download link; the link itself (`/reports/download/<token>`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import QuerySet
+from django.http import FileResponse, Http404, HttpRequest
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, generics, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from kiosk.auth import IsKiosk, KioskAPIView, request_kiosk, scope_to_caller
+from kiosk.models import Session
+from kiosk.services import Actor
+from reports import services
+from reports.models import Report, ReportDelivery, ReportKind
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ReportDelivery
+        fields = ["channel", "status", "attempts", "last_error", "sent_at"]
+        read_only_fields = fields
+
+
+class ReportSerializer(serializers.ModelSerializer):
+    session_id = serializers.UUIDField(read_only=True)
+    deliveries = DeliverySerializer(many=True, read_only=True)
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Report
+        fields = [
+            "id",
+            "session_id",
+            "kind",
+            "status",
+            "failed_stage",
+            "error",
+            "deliveries",
+            "download_url",
+            "created_at",
+            "generated_at",
+            "delivered_at",
+        ]
+        read_only_fields = fields
+
+    def get_download_url(self, report: Report) -> str | None:
+        return services.download_url(report) if report.file else None
+
+
+class DtcSerializer(serializers.Serializer):
+    code = serializers.RegexField(r"^[PBCU][0-9A-F]{4}$", max_length=5)
+    description = serializers.CharField(max_length=300)
+    severity = serializers.ChoiceField(choices=["low", "medium", "high"])
+
+
+class _ReportInput(serializers.Serializer):
+    session_id = serializers.UUIDField()
+    vehicle_make = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    vehicle_model = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    vin = serializers.CharField(required=False, allow_blank=True, max_length=17)
+    timestamp = serializers.DateTimeField(required=False)
+
+
+class DiagnosticsInput(_ReportInput):
+    dtc_codes = serializers.ListField(child=DtcSerializer(), max_length=200)
+    scan_duration_ms = serializers.IntegerField(required=False, min_value=0)
+
+
+class ReadingSerializer(serializers.Serializer):
+    panel = serializers.CharField(max_length=50)
+    thickness_um = serializers.FloatField(min_value=0, max_value=10_000)
+
+
+class ThicknessInput(_ReportInput):
+    readings = serializers.ListField(child=ReadingSerializer(), min_length=1, max_length=50)
+
+
+class _CreateReportView(KioskAPIView):
+    permission_classes = (IsKiosk,)
+    kind: str
+    input_serializer: type[_ReportInput]
+
+    def post(self, request: Request) -> Response:
+        kiosk = request_kiosk(request)
+        assert kiosk is not None
+        serializer = self.input_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        # Plain JSON (UUIDs, datetimes as text), as stored on the report.
+        data = json.loads(json.dumps(serializer.validated_data, cls=DjangoJSONEncoder))
+        try:
+            report = services.create_report(
+                kiosk=kiosk,
+                kind=self.kind,
+                session_id=data["session_id"],
+                data=data,
+                actor=Actor.for_kiosk(kiosk, request),
+            )
+        except Session.DoesNotExist:
+            raise exceptions.NotFound("No such session.") from None
+        except services.ReportConflict as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(ReportSerializer(report).data, status=status.HTTP_202_ACCEPTED)
+
+
+class DiagnosticsReportView(_CreateReportView):
+    """`POST /api/reports/diagnostics`: DTC codes of a paid diagnostics session → 202."""
+
+    kind = ReportKind.DIAGNOSTICS
+    input_serializer = DiagnosticsInput
+
+    @extend_schema(request=DiagnosticsInput, responses={202: ReportSerializer})
+    def post(self, request: Request) -> Response:
+        return super().post(request)
+
+
+class ThicknessReportView(_CreateReportView):
+    """`POST /api/reports/thickness`: panel readings of a paid thickness session → 202."""
+
+    kind = ReportKind.THICKNESS
+    input_serializer = ThicknessInput
+
+    @extend_schema(request=ThicknessInput, responses={202: ReportSerializer})
+    def post(self, request: Request) -> Response:
+        return super().post(request)
+
+
+def _reports(request: Request) -> QuerySet[Report]:
+    return scope_to_caller(Report.objects.all(), request, "session__kiosk").prefetch_related(
+        "deliveries"
+    )
+
+
+class ReportListView(KioskAPIView, generics.ListAPIView):
+    """`GET /api/reports`: the caller's reports, newest first (`?session=<id>`)."""
+
+    serializer_class = ReportSerializer
+
+    def get_queryset(self) -> QuerySet[Report]:
+        queryset = _reports(self.request)
+        if self.request.query_params.get("session"):
+            queryset = queryset.filter(session_id=self.request.query_params["session"])
+        return queryset.order_by("-created_at")
+
+
+class ReportDetailView(KioskAPIView):
+    """`GET /api/reports/{id}`: metadata, delivery state and a signed download link."""
+
+    @extend_schema(responses=ReportSerializer)
+    def get(self, request: Request, pk: Any) -> Response:
+        return Response(ReportSerializer(get_object_or_404(_reports(request), pk=pk)).data)
+
+
+class SessionReportsView(KioskAPIView):
+    """`GET /api/reports/session/{id}`: the reports of one session."""
+
+    @extend_schema(responses=ReportSerializer(many=True))
+    def get(self, request: Request, pk: Any) -> Response:
+        session = get_object_or_404(scope_to_caller(Session.objects.all(), request, "kiosk"), pk=pk)
+        reports = _reports(request).filter(session=session).order_by("created_at")
+        return Response(ReportSerializer(reports, many=True).data)
+
+
+def download(request: HttpRequest, token: str) -> FileResponse:
+    """The PDF behind a signed link (from the SMS or the PDF's QR code); 404 once expired."""
+    report = services.report_for_token(token)
+    if report is None:
+        raise Http404("link expired or invalid")
+    response = FileResponse(
+        report.file.open("rb"),
+        content_type="application/pdf",
+        filename=f"otchet-{report.kind}-{str(report.pk)[:8]}.pdf",
+    )
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex"
+    return response
