@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import time
 
 import pytest
@@ -123,9 +124,16 @@ def test_dev_flow_session_payment_report_delivery(
     email = OutboxMessage.objects.get(channel="email", recipient=EMAIL)
     assert email.attachments[0]["mimetype"] == "application/pdf"
     assert email.attachments[0]["size"] == len(pdf_bytes)
-    assert link in email.text
     sms = OutboxMessage.objects.get(channel="sms", recipient=PHONE)
-    assert link in sms.text
+    # Links are signed with a timestamp, so each message carries its own; each must serve the
+    # same PDF.
+    for message in (email, sms):
+        found = re.search(
+            re.escape(settings.PUBLIC_BASE_URL) + r"/reports/download/\S+", message.text
+        )
+        assert found, message.text
+        sent = web.get(found.group(0).removeprefix(settings.PUBLIC_BASE_URL))
+        assert sent.status_code == 200 and sent.getvalue() == pdf_bytes
 
     # 4. the session completes; a second completion is a clear 409
     response = k.client.post(f"/api/sessions/{session['id']}/complete")
