@@ -58,13 +58,13 @@ def recipe_ingredients_by_terminal(recipes: RecipeMap) -> dict[int, set[str]]:
 
 
 def consumption(
-    recipes: RecipeMap, sales: Iterable[tuple[int, int]]
+    recipes: RecipeMap, sales: Mapping[tuple[int, int], int]
 ) -> dict[tuple[int, str], Decimal]:
-    """Total ingredient use per (terminal, ingredient) for sales given as (terminal, item)."""
+    """Total ingredient use per (terminal, ingredient) for sales counted per (terminal, item)."""
     totals: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
-    for terminal_id, machine_item_id in sales:
+    for (terminal_id, machine_item_id), count in sales.items():
         for name, quantity in recipes.get((terminal_id, machine_item_id), ()):
-            totals[(terminal_id, name)] += quantity
+            totals[(terminal_id, name)] += quantity * count
     return dict(totals)
 
 
@@ -133,15 +133,16 @@ def apply_machine_changes(
 
 
 def deduct_sales(
-    owner_id: int, recipes: RecipeMap, sales: Iterable[tuple[int, int]]
+    owner_id: int, recipes: RecipeMap, sales: Mapping[tuple[int, int], int]
 ) -> list[tuple[int, str, Decimal, Decimal]]:
-    """Take the ingredients of `sales` (terminal, machine item) out of the machines."""
+    """Take the ingredients of `sales` (count per terminal and machine item) out of the
+    machines."""
     use = {key: -qty for key, qty in consumption(recipes, sales).items()}
     return apply_machine_changes(owner_id, use, source=ChangeSource.SALE)
 
 
 def restore_sales(
-    owner_id: int, recipes: RecipeMap, sales: Iterable[tuple[int, int]]
+    owner_id: int, recipes: RecipeMap, sales: Mapping[tuple[int, int], int]
 ) -> list[tuple[int, str, Decimal, Decimal]]:
     """Put the ingredients of refunded `sales` back into the machines."""
     back = consumption(recipes, sales)

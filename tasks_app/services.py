@@ -12,7 +12,6 @@ from functools import partial
 from django.db import connection, transaction
 from django.utils import timezone
 
-from inventory.models import Inventory, Location
 from inventory.services import load_recipes, recipe_ingredients_by_terminal
 from notifications import events
 from tasks_app.models import Task, TaskStatus, TaskType
@@ -47,25 +46,34 @@ def evaluate_restock(
         return outcome
     if recipe_items is None:
         recipe_items = recipe_ingredients_by_terminal(load_recipes(owner_id))
-    rows = Inventory.objects.filter(
-        owner_id=owner_id, terminal_id__in=terminal_ids, location=Location.MACHINE
-    ).values_list("terminal_id", "item_name", "current_stock", "critical_stock")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT terminal_id, item_name, current_stock, critical_stock
+            FROM inventory_inventory
+            WHERE owner_id = %s AND location = 'machine' AND terminal_id = ANY(%s::bigint[])
+            """,
+            [owner_id, terminal_ids],
+        )
+        rows = cursor.fetchall()
     known: dict[int, set[str]] = {terminal_id: set() for terminal_id in terminal_ids}
     critical: dict[int, set[str]] = {terminal_id: set() for terminal_id in terminal_ids}
     for terminal_id, name, current, critical_level in rows:
         known[terminal_id].add(name)
         if critical_level is not None and current <= critical_level:
             critical[terminal_id].add(name)
-    assignees = dict(
-        Terminal.objects.filter(id__in=terminal_ids).values_list(
-            "id", "assignment__restock_assignee_id"
-        )
-    )
+    assignees: dict[int, int | None] | None = None
     for terminal_id in terminal_ids:
         missing = recipe_items.get(terminal_id, set()) - known[terminal_id]
         needed = critical[terminal_id] | missing
         if not needed:
             continue
+        if assignees is None:
+            assignees = dict(
+                Terminal.objects.filter(id__in=terminal_ids).values_list(
+                    "id", "assignment__restock_assignee_id"
+                )
+            )
         details = {"critical_items": sorted(needed), "missing_items": sorted(missing)}
         task_id = _insert_open_task(owner_id, terminal_id, assignees.get(terminal_id), details)
         if task_id is not None:

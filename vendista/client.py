@@ -1,18 +1,20 @@
 """The Vendista API client: one `requests.Session`, explicit timeouts, shared rate limits.
 
 Every call is a GET with the token in the query string (never in logs). Status codes become
-distinct exceptions in `_request()`; a 401/404 on a data call refreshes the token once (through
-the `refresh_token` callback) and retries the same request with the new token; 429 waits for
+distinct exceptions in `_request()`; a 401/404 on a data call refreshes the token once (with the
+credentials it was given) and retries the same request with the new token; 429 waits for
 `Retry-After`; 5xx and timeouts are retried with exponential backoff, a bounded number of times.
 The client returns plain dataclasses and imports no Django models.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
+import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -67,17 +69,87 @@ class VendistaTerminal:
 
 
 @dataclass(frozen=True, slots=True)
-class TransactionsPage:
-    items: list[dict[str, Any]]
+class RawPage:
+    """One `/transactions` answer: its paging figures, and its items array as the JSON text
+    Vendista sent (the pipeline hands it to PostgreSQL untouched)."""
+
+    items_text: str
+    items: int
     page_number: int
     items_count: int
     items_per_page: int
 
-    @property
-    def total_pages(self) -> int | None:
-        if self.page_number and self.items_count and self.items_per_page:
-            return -(-self.items_count // self.items_per_page)
-        return None
+
+_ITEMS_FIRST = re.compile(r'\s*\{\s*"items"\s*:\s*')
+_DECODER = json.JSONDecoder()
+
+
+def split_page(body: str) -> RawPage:
+    """Separate the items array from the paging figures, checking the JSON on the way.
+
+    Vendista puts `items` first: the array is decoded once to find its end, and its own text is
+    kept; any other layout is decoded whole and the items re-encoded."""
+    try:
+        match = _ITEMS_FIRST.match(body)
+        if match:
+            items, end = _DECODER.raw_decode(body, match.end())
+            doc = json.loads('{"items": []' + body[end:])
+            items_text = body[match.end() : end]
+        else:
+            doc = json.loads(body)
+            items = doc.get("items") if isinstance(doc, dict) else None
+            items_text = json.dumps(items, ensure_ascii=False)
+    except ValueError as exc:
+        raise VendistaRejected("/transactions answered with malformed JSON") from exc
+    if not isinstance(doc, dict):
+        doc = {}
+    if not isinstance(items, list):
+        items, items_text = [], "[]"
+    return RawPage(
+        items_text=items_text,
+        items=len(items),
+        page_number=_int(doc.get("page_number")),
+        items_count=_int(doc.get("items_count")),
+        items_per_page=_int(doc.get("items_per_page")),
+    )
+
+
+class Pager:
+    """Walks the pages of a window, reading the paging back from each answer: the page count is
+    `items_count / items_per_page` (capped one above the first figure, against loops), and an
+    empty or short page ends it."""
+
+    def __init__(self, requested_size: int) -> None:
+        self.requested_size = requested_size
+        self.page = 1
+        self.total: int | None = None
+        self.limit: int | None = None
+
+    def expects(self, page: int) -> bool:
+        """Whether the answers so far promise `page` (for fetching it ahead)."""
+        return (
+            self.total is not None
+            and self.limit is not None
+            and page <= min(self.total, self.limit)
+        )
+
+    def advance(
+        self, *, items: int, items_count: int, items_per_page: int, page_number: int
+    ) -> bool:
+        """Account for the current page's answer; True (and the next page number) if more."""
+        if not items:
+            return False
+        if page_number and items_count and items_per_page:
+            total = self.total = -(-items_count // items_per_page)
+            self.limit = total + 1 if self.limit is None else min(self.limit, total + 1)
+            if self.page >= total:
+                return False
+        if items < (items_per_page or self.requested_size):
+            return False
+        if self.limit is not None and self.page >= self.limit:
+            return False
+        self.page += 1
+        return True
 
 
 def parse_vendista_time(value: Any) -> datetime | None:
@@ -116,7 +188,7 @@ class VendistaClient:
         base_url: str,
         token: str = "",
         rate_key: str = "anonymous",
-        refresh_token: Callable[[], str] | None = None,
+        credentials: tuple[str, str] | None = None,
         limiter: RateLimiter | None = None,
         rate_per_token: float = 1.0,
         rate_global: float = 5.0,
@@ -129,7 +201,7 @@ class VendistaClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
-        self._refresh_token = refresh_token
+        self._credentials = credentials
         self._limiter = limiter or RateLimiter()
         self._buckets = [
             Bucket(f"vendista:owner:{rate_key}", rate=rate_per_token),
@@ -166,9 +238,8 @@ class VendistaClient:
             raise VendistaInvalidCredentials(str(error or "Vendista returned no token"))
         return token
 
-    def get_transactions_page(
-        self, date_from: datetime, date_to: datetime, page: int
-    ) -> TransactionsPage:
+    def get_transactions_page(self, date_from: datetime, date_to: datetime, page: int) -> RawPage:
+        """One page of `/transactions`: paging figures and the items' own JSON text."""
         body = self._request(
             "/transactions",
             {
@@ -177,39 +248,10 @@ class VendistaClient:
                 "PageNumber": page,
                 "ItemsOnPage": self.page_size,
             },
+            raw=True,
         )
-        items = body.get("items") or []
-        if not isinstance(items, list):
-            raise VendistaRejected("/transactions answered without an items list")
-        return TransactionsPage(
-            items=items,
-            page_number=_int(body.get("page_number")),
-            items_count=_int(body.get("items_count")),
-            items_per_page=_int(body.get("items_per_page")),
-        )
-
-    def iter_transaction_pages(
-        self, date_from: datetime, date_to: datetime
-    ) -> Iterator[TransactionsPage]:
-        """Every page of the window. Paging is read back from the answers: the page count comes
-        from `items_count / items_per_page` (capped one above, against loops), and a short or
-        empty page ends it."""
-        page_number = 1
-        limit: int | None = None
-        while True:
-            page = self.get_transactions_page(date_from, date_to, page_number)
-            if not page.items:
-                return
-            yield page
-            total = page.total_pages
-            if total is not None:
-                limit = total if limit is None else min(limit, total + 1)
-                if page_number >= limit:
-                    return
-            effective = page.items_per_page or self.page_size
-            if len(page.items) < effective:
-                return
-            page_number += 1
+        assert isinstance(body, str)
+        return split_page(body)
 
     def get_terminals(self) -> list[VendistaTerminal]:
         """Every terminal of the account, all pages."""
@@ -237,6 +279,13 @@ class VendistaClient:
                 return terminals
             page_number += 1
 
+    def refresh(self) -> str:
+        """A new token from the credentials; the caller stores `self.token` afterwards."""
+        assert self._credentials is not None
+        self.token = self.get_token(*self._credentials)
+        self.refreshes += 1
+        return self.token
+
     # --- where HTTP happens -----------------------------------------------------------------
 
     def _request(
@@ -246,12 +295,13 @@ class VendistaClient:
         *,
         timeout: float | None = None,
         with_token: bool = True,
-    ) -> dict[str, Any]:
+        raw: bool = False,
+    ) -> Any:
         refreshed = False
-        if with_token and not self.token and self._refresh_token is not None:
+        if with_token and not self.token and self._credentials is not None:
             # No token stored yet (new connection, or one that could not be decrypted).
             refreshed = True
-            self.token = self._refresh_token()
+            self.refresh()
         attempt = 0
         while True:
             attempt += 1
@@ -270,6 +320,8 @@ class VendistaClient:
                 continue
             status = response.status_code
             if status == 200:
+                if raw:
+                    return response.content.decode("utf-8", errors="replace")
                 try:
                     body = response.json()
                 except ValueError as exc:
@@ -278,11 +330,10 @@ class VendistaClient:
                     body = {"items": body}
                 return body
             if status in (401, 404):
-                if with_token and not refreshed and self._refresh_token is not None:
+                if with_token and not refreshed and self._credentials is not None:
                     refreshed = True
-                    self.refreshes += 1
                     logger.info("vendista %s answered %s; refreshing the token", path, status)
-                    self.token = self._refresh_token()
+                    self.refresh()
                     continue
                 raise VendistaUnauthorized(f"{path}: HTTP {status}")
             if status == 402:

@@ -1,12 +1,17 @@
-"""One page of Vendista transactions → the database, in one transaction: a multi-row upsert,
-the deductions for the page's newly inserted sales (aggregated per inventory row, clamped at
-zero), refunds restored exactly once, and the restock check of the touched terminals."""
+"""One page of Vendista transactions → the database, in one transaction.
+
+The page's JSON goes to PostgreSQL as it came from Vendista: the database parses it, works out
+each row's deduction state, upserts every row with one statement and reports back what was
+inserted. Python then applies the deductions of the newly inserted sales (aggregated per
+inventory row, clamped at zero), restores refunds exactly once and runs the restock check of
+the touched terminals — all in the same transaction, so a crash between pages loses nothing
+and a page is never half applied.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import psycopg
@@ -14,35 +19,21 @@ from django.db import connection, transaction
 
 from inventory.services import RecipeMap, deduct_sales, restore_sales
 from tasks_app.services import evaluate_restock
-from vendista.client import parse_vendista_time
+from vendista.client import RawPage
 from vendista.models import DeductionState, ImportMode
 
 D = DeductionState
 
 
-@dataclass(slots=True)
-class Rows:
-    """One page's transactions as columns, ready for the multi-row upsert."""
+@dataclass
+class ImportContext:
+    """What a run keeps between pages: the owner's terminals and recipes as of its start."""
 
-    id: list[int] = field(default_factory=list)
-    term_id: list[int | None] = field(default_factory=list)
-    machine_item_id: list[int | None] = field(default_factory=list)
-    amount: list[int] = field(default_factory=list)
-    time: list[datetime] = field(default_factory=list)
-    result: list[str] = field(default_factory=list)
-    reverse_id: list[int] = field(default_factory=list)
-    status: list[str] = field(default_factory=list)
-    terminal_comment: list[str] = field(default_factory=list)
-    card_number: list[str] = field(default_factory=list)
-    bonus: list[str] = field(default_factory=list)
-    left_sum: list[str] = field(default_factory=list)
-    left_bonus: list[str] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.id)
-
-    def is_sale(self, i: int) -> bool:
-        return self.result[i] == "1" and self.reverse_id[i] == 0
+    owner_id: int
+    mode: str
+    terminals: dict[int, int]  # Vendista terminal id → our terminal id
+    recipes: RecipeMap
+    recipe_items: dict[int, set[str]]
 
 
 @dataclass
@@ -56,242 +47,265 @@ class PageResult:
     unknown_terminal: int = 0
     restored: int = 0
     tasks_created: int = 0
-    unknown_term_ids: set[int] = field(default_factory=set)
+    resolved: int = 0  # unknown-terminal sales given their final state
+    # Paging as the answer reported it.
+    page_number: int = 0
+    items_count: int = 0
+    items_per_page: int = 0
+    touched_terminals: set[int] = field(default_factory=set)
 
 
-@dataclass
-class ImportContext:
-    """What a run keeps between pages."""
+# Strict shapes, so that a malformed value is skipped (counted as invalid), never a failed page.
+_ID = r"^[0-9]{1,18}$"
+_NAIVE_TIME = (
+    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ]([01][0-9]|2[0-3]):[0-5][0-9]"
+    r"(:[0-5][0-9](\.[0-9]{1,6})?)?$"
+)
+_AWARE_TIME = _NAIVE_TIME[:-1] + r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+_MONEY = r"^-?[0-9]{1,12}(\.[0-9]+)?$"
 
-    owner_id: int
-    mode: str
-    terminals: dict[int, int]  # Vendista terminal id → our terminal id
-    recipes: RecipeMap
-    recipe_items: dict[int, set[str]]
-    seen: set[int] = field(default_factory=set)
+# Vendista sends numbers as JSON numbers: the typed parse reads a page in a few milliseconds. A
+# value that does not fit its type aborts it, and the page is read again by the robust parse.
+_PARSE_FAST = """
+parsed AS MATERIALIZED (
+    SELECT
+        x.id, x.term_id AS term,
+        CASE WHEN json_typeof(x.machine_item) = 'array'
+             THEN (x.machine_item -> 0 ->> 'machine_item_id')::int END AS item,
+        round(coalesce(x.sum, 0))::bigint AS amount,
+        CASE WHEN x.time ~ '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$' THEN x.time::timestamptz
+             ELSE x.time::timestamp AT TIME ZONE 'Europe/Moscow' END AS time,
+        coalesce(x.result::bigint::text, '0') AS result,
+        coalesce(x.reverse_id, 0) AS reverse_id,
+        coalesce(x.status::bigint::text, '0') AS status,
+        left(coalesce(x.terminal_comment, ''), 255) AS comment,
+        left(coalesce(x.card_number, ''), 32) AS card,
+        coalesce(x.bonus, 0) AS bonus,
+        coalesce(x.left_sum, 0) AS left_sum,
+        coalesce(x.left_bonus, 0) AS left_bonus
+    FROM json_to_recordset(%(items)s::json) AS x(
+        id bigint, term_id bigint, sum numeric, time text, result numeric, reverse_id bigint,
+        status numeric, terminal_comment text, card_number text, bonus numeric,
+        left_sum numeric, left_bonus numeric, machine_item json)
+    WHERE x.id IS NOT NULL AND x.time IS NOT NULL
+)"""
 
+# Any shape: every value checked; malformed rows are skipped and counted as invalid.
+_PARSE_ROBUST = f"""
+items AS (
+    SELECT CASE WHEN jsonb_typeof(%(items)s::jsonb) = 'array' THEN %(items)s::jsonb
+                ELSE '[]'::jsonb END AS a
+), raw AS (
+    SELECT x.*
+    FROM items, jsonb_array_elements(items.a) AS e,
+    LATERAL jsonb_to_record(CASE WHEN jsonb_typeof(e) = 'object' THEN e ELSE '{{}}' END) AS x(
+        id text, term_id text, sum text, time text, result text, reverse_id text, status text,
+        terminal_comment text, card_number text, bonus text, left_sum text, left_bonus text,
+        machine_item jsonb)
+), parsed AS (
+    SELECT DISTINCT ON (p.id) p.* FROM (
+        SELECT
+            CASE WHEN r.id ~ '{_ID}' THEN r.id::bigint END AS id,
+            CASE WHEN r.term_id ~ '{_ID}' THEN r.term_id::bigint END AS term,
+            CASE WHEN jsonb_typeof(r.machine_item) = 'array'
+                      AND (r.machine_item -> 0 ->> 'machine_item_id') ~ '^[0-9]{{1,9}}$'
+                 THEN (r.machine_item -> 0 ->> 'machine_item_id')::int END AS item,
+            CASE WHEN r.sum ~ '{_MONEY}' THEN round(r.sum::numeric)::bigint ELSE 0 END AS amount,
+            CASE WHEN r.time ~ '{_NAIVE_TIME}'
+                 THEN replace(r.time, ' ', 'T')::timestamp AT TIME ZONE 'Europe/Moscow'
+                 WHEN r.time ~ '{_AWARE_TIME}' THEN replace(r.time, ' ', 'T')::timestamptz
+            END AS time,
+            CASE WHEN r.result ~ '^-?[0-9]{{1,12}}(\\.0+)?$'
+                 THEN r.result::numeric::bigint::text
+                 ELSE left(coalesce(r.result, '0'), 16) END AS result,
+            CASE WHEN r.reverse_id ~ '{_ID}' THEN r.reverse_id::bigint ELSE 0 END AS reverse_id,
+            CASE WHEN r.status ~ '^-?[0-9]{{1,12}}(\\.0+)?$'
+                 THEN r.status::numeric::bigint::text
+                 ELSE left(coalesce(r.status, '0'), 32) END AS status,
+            left(coalesce(r.terminal_comment, ''), 255) AS comment,
+            left(coalesce(r.card_number, ''), 32) AS card,
+            CASE WHEN r.bonus ~ '{_MONEY}' THEN r.bonus::numeric ELSE 0 END AS bonus,
+            CASE WHEN r.left_sum ~ '{_MONEY}' THEN r.left_sum::numeric ELSE 0 END AS left_sum,
+            CASE WHEN r.left_bonus ~ '{_MONEY}' THEN r.left_bonus::numeric ELSE 0 END
+                AS left_bonus
+        FROM raw r
+    ) p
+    WHERE p.id IS NOT NULL AND p.time IS NOT NULL
+    ORDER BY p.id
+)"""  # noqa: S608 - this module's constants only
 
-def _int(value: Any) -> int | None:
-    if value is None or value == "":
-        return None
-    if type(value) is int:
-        return value
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _code(value: Any) -> str:
-    """Vendista sends `result`/`status` as numbers or strings: 1, "1", 1.0 → "1"."""
-    if value is None:
-        return "0"
-    if type(value) is int:
-        return str(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)[:32]
-
-
-def _money(value: Any) -> str:
-    """A raw number as the text PostgreSQL parses into numeric (0 when absent or malformed)."""
-    if value is None or value == "" or value == 0:
-        return "0"
-    if type(value) is int:
-        return str(value)
-    try:
-        return str(Decimal(str(value)))
-    except InvalidOperation:
-        return "0"
-
-
-def parse_rows(items: list[dict[str, Any]], seen: set[int]) -> tuple[Rows, int]:
-    """Raw page items → columns, skipping ids already seen in this run; returns (rows, invalid).
-
-    This loop runs once per transaction; it stays plain so that it stays fast.
-    """
-    rows = Rows()
-    invalid = 0
-    parse_time = parse_vendista_time
-    for raw in items:
-        if not isinstance(raw, dict):
-            invalid += 1
-            continue
-        tx_id = _int(raw.get("id"))
-        moment = parse_time(raw.get("time")) if tx_id is not None else None
-        if tx_id is None or moment is None:
-            invalid += 1
-            continue
-        if tx_id in seen:
-            continue
-        seen.add(tx_id)
-        machine_items = raw.get("machine_item")
-        machine_item_id = None
-        if machine_items and isinstance(machine_items, list):
-            first = machine_items[0]
-            if isinstance(first, dict):
-                machine_item_id = _int(first.get("machine_item_id"))
-        rows.id.append(tx_id)
-        rows.term_id.append(_int(raw.get("term_id")))
-        rows.machine_item_id.append(machine_item_id)
-        rows.amount.append(_int(raw.get("sum")) or 0)
-        rows.time.append(moment)
-        rows.result.append(_code(raw.get("result")))
-        rows.reverse_id.append(_int(raw.get("reverse_id")) or 0)
-        rows.status.append(_code(raw.get("status")))
-        rows.terminal_comment.append(str(raw.get("terminal_comment") or "")[:255])
-        rows.card_number.append(str(raw.get("card_number") or "")[:32])
-        rows.bonus.append(_money(raw.get("bonus")))
-        rows.left_sum.append(_money(raw.get("left_sum")))
-        rows.left_bonus.append(_money(raw.get("left_bonus")))
-    return rows, invalid
-
-
-def intended_states(rows: Rows, ctx: ImportContext, reversed_ids: set[int]) -> list[str]:
-    """What happens to each row if it is new."""
-    historical = ctx.mode == ImportMode.HISTORICAL
-    states: list[str] = []
-    for i, tx_id in enumerate(rows.id):
-        term_id = rows.term_id[i]
-        item = rows.machine_item_id[i]
-        if not rows.is_sale(i) or tx_id in reversed_ids:
-            states.append(D.NOT_A_SALE)
-        elif historical:
-            states.append(D.HISTORICAL)
-        elif term_id is None or term_id not in ctx.terminals:
-            states.append(D.UNKNOWN_TERMINAL)
-        elif item is None:
-            states.append(D.NO_ITEM)
-        elif (ctx.terminals[term_id], item) not in ctx.recipes:
-            states.append(D.NEEDS_RECIPE)
-        else:
-            states.append(D.DEDUCTED)
-    return states
-
-
-UPSERT_SQL = """
-INSERT INTO vendista_transaction AS t
-    (id, owner_id, vendista_terminal_id, terminal_id, machine_item_id, amount, time, result,
-     reverse_id, status, terminal_comment, card_number, bonus, left_sum, left_bonus,
-     deduction_state, deducted_at, first_seen_at, last_updated_at)
-SELECT u.id, %b, u.term, u.terminal, u.item, u.amount, u.time, u.result, u.reverse_id,
-       u.status, u.comment, u.card, u.bonus, u.left_sum, u.left_bonus, u.state,
-       CASE WHEN u.state = 'deducted' THEN now() END, now(), now()
-FROM unnest(%b::bigint[], %b::bigint[], %b::bigint[], %b::int[], %b::bigint[],
-            %b::timestamptz[], %b::text[], %b::bigint[], %b::text[], %b::text[], %b::text[],
-            %b::text[]::numeric[], %b::text[]::numeric[], %b::text[]::numeric[], %b::text[])
-     AS u(id, term, terminal, item, amount, time, result, reverse_id, status, comment, card,
-          bonus, left_sum, left_bonus, state)
-ON CONFLICT (id) DO UPDATE SET
-    vendista_terminal_id = EXCLUDED.vendista_terminal_id,
-    terminal_id = COALESCE(EXCLUDED.terminal_id, t.terminal_id),
-    machine_item_id = EXCLUDED.machine_item_id,
-    amount = EXCLUDED.amount,
-    time = EXCLUDED.time,
-    result = EXCLUDED.result,
-    reverse_id = EXCLUDED.reverse_id,
-    status = EXCLUDED.status,
-    terminal_comment = EXCLUDED.terminal_comment,
-    card_number = EXCLUDED.card_number,
-    bonus = EXCLUDED.bonus,
-    left_sum = EXCLUDED.left_sum,
-    left_bonus = EXCLUDED.left_bonus,
-    last_updated_at = now()
--- Rows of another owner are never taken over; unchanged rows are not rewritten.
-WHERE t.owner_id = EXCLUDED.owner_id
-  AND (t.vendista_terminal_id, t.terminal_id, t.machine_item_id, t.amount, t.time, t.result,
-       t.reverse_id, t.status, t.terminal_comment, t.card_number, t.bonus, t.left_sum,
-       t.left_bonus)
-      IS DISTINCT FROM
-      (EXCLUDED.vendista_terminal_id, COALESCE(EXCLUDED.terminal_id, t.terminal_id),
-       EXCLUDED.machine_item_id, EXCLUDED.amount, EXCLUDED.time, EXCLUDED.result,
-       EXCLUDED.reverse_id, EXCLUDED.status, EXCLUDED.terminal_comment, EXCLUDED.card_number,
-       EXCLUDED.bonus, EXCLUDED.left_sum, EXCLUDED.left_bonus)
-RETURNING t.id, (t.xmax = 0) AS inserted, t.deduction_state
+PAGE_SQL = """
+WITH {parse}, known AS MATERIALIZED (
+    SELECT p.*, tm.terminal
+    FROM parsed p
+    LEFT JOIN unnest(%(vendista_ids)s::bigint[], %(terminal_ids)s::bigint[])
+        AS tm(vendista_id, terminal) ON tm.vendista_id = p.term
+), changed AS MATERIALIZED (
+    -- Only new or changed rows go on: an unchanged row is neither rewritten nor locked (a
+    -- re-import reads, it does not write). One row per id (a page may repeat one).
+    SELECT DISTINCT ON (k.id) k.*
+    FROM known k
+    LEFT JOIN vendista_transaction t ON t.id = k.id
+    WHERE t.id IS NULL
+       OR (t.owner_id = %(owner)s
+           AND (t.vendista_terminal_id, t.terminal_id, t.machine_item_id, t.amount, t.time,
+                t.result, t.reverse_id, t.status, t.terminal_comment, t.card_number, t.bonus,
+                t.left_sum, t.left_bonus)
+               IS DISTINCT FROM
+               (k.term, COALESCE(k.terminal, t.terminal_id), k.item, k.amount, k.time,
+                k.result, k.reverse_id, k.status, k.comment, k.card, k.bonus, k.left_sum,
+                k.left_bonus))
+    ORDER BY k.id
+), page_refunds AS (
+    SELECT DISTINCT reverse_id AS sale_id FROM parsed WHERE reverse_id <> 0
+), src AS (
+    SELECT c.*,
+        (c.result = '1' AND c.reverse_id = 0) AS is_sale,
+        -- a refund row names it: on this page, or stored before
+        (pr.sale_id IS NOT NULL
+         OR EXISTS (SELECT 1 FROM vendista_transaction s
+                    WHERE s.owner_id = %(owner)s AND s.reverse_id <> 0
+                      AND s.reverse_id = c.id)) AS refunded,
+        rc.terminal IS NOT NULL AS has_recipe
+    FROM changed c
+    LEFT JOIN page_refunds pr ON pr.sale_id = c.id
+    LEFT JOIN unnest(%(recipe_terminals)s::bigint[], %(recipe_items)s::int[])
+        AS rc(terminal, item) ON rc.terminal = c.terminal AND rc.item = c.item
+), ins AS (
+    INSERT INTO vendista_transaction AS t
+        (id, owner_id, vendista_terminal_id, terminal_id, machine_item_id, amount, time,
+         result, reverse_id, status, terminal_comment, card_number, bonus, left_sum,
+         left_bonus, deduction_state, deducted_at, first_seen_at, last_updated_at)
+    SELECT s.id, %(owner)s, s.term, s.terminal, s.item, s.amount, s.time, s.result,
+           s.reverse_id, s.status, s.comment, s.card, s.bonus, s.left_sum, s.left_bonus,
+           st.state, CASE WHEN st.state = 'deducted' THEN now() END, now(), now()
+    FROM src s, LATERAL (SELECT CASE
+            WHEN NOT s.is_sale OR s.refunded THEN 'not_a_sale'
+            WHEN %(historical)s THEN 'historical'
+            WHEN s.terminal IS NULL THEN 'unknown_terminal'
+            WHEN s.item IS NULL THEN 'no_item'
+            WHEN NOT s.has_recipe THEN 'needs_recipe'
+            ELSE 'deducted' END AS state) st
+    ON CONFLICT (id) DO UPDATE SET
+        vendista_terminal_id = EXCLUDED.vendista_terminal_id,
+        terminal_id = COALESCE(EXCLUDED.terminal_id, t.terminal_id),
+        machine_item_id = EXCLUDED.machine_item_id,
+        amount = EXCLUDED.amount,
+        time = EXCLUDED.time,
+        result = EXCLUDED.result,
+        reverse_id = EXCLUDED.reverse_id,
+        status = EXCLUDED.status,
+        terminal_comment = EXCLUDED.terminal_comment,
+        card_number = EXCLUDED.card_number,
+        bonus = EXCLUDED.bonus,
+        left_sum = EXCLUDED.left_sum,
+        left_bonus = EXCLUDED.left_bonus,
+        last_updated_at = now()
+    -- Rows of another owner are never taken over; unchanged rows are not rewritten.
+    WHERE t.owner_id = EXCLUDED.owner_id
+      AND (t.vendista_terminal_id, t.terminal_id, t.machine_item_id, t.amount, t.time,
+           t.result, t.reverse_id, t.status, t.terminal_comment, t.card_number, t.bonus,
+           t.left_sum, t.left_bonus)
+          IS DISTINCT FROM
+          (EXCLUDED.vendista_terminal_id, COALESCE(EXCLUDED.terminal_id, t.terminal_id),
+           EXCLUDED.machine_item_id, EXCLUDED.amount, EXCLUDED.time, EXCLUDED.result,
+           EXCLUDED.reverse_id, EXCLUDED.status, EXCLUDED.terminal_comment,
+           EXCLUDED.card_number, EXCLUDED.bonus, EXCLUDED.left_sum, EXCLUDED.left_bonus)
+    RETURNING t.terminal_id, t.machine_item_id, t.deduction_state, (t.xmax = 0) AS inserted
+)
+SELECT
+    (SELECT count(*) FROM parsed),
+    (SELECT count(*) FROM ins WHERE inserted),
+    (SELECT count(*) FROM ins WHERE inserted AND deduction_state = 'needs_recipe'),
+    (SELECT count(*) FROM ins WHERE inserted AND deduction_state = 'unknown_terminal'),
+    (SELECT json_agg(json_build_array(terminal_id, machine_item_id, n)) FROM (
+        SELECT terminal_id, machine_item_id, count(*) AS n FROM ins
+        WHERE inserted AND deduction_state = 'deducted'
+        GROUP BY terminal_id, machine_item_id) sold),
+    (SELECT array_agg(DISTINCT x) FROM (
+        SELECT id FROM parsed WHERE reverse_id <> 0
+        UNION ALL SELECT reverse_id FROM parsed WHERE reverse_id <> 0) refs(x))
 """
+PAGE_SQL_FAST = PAGE_SQL.replace("{parse}", _PARSE_FAST)
+PAGE_SQL_ROBUST = PAGE_SQL.replace("{parse}", _PARSE_ROBUST)
+
+
+class MalformedPage(Exception):
+    """The answer is not the JSON document Vendista sends."""
 
 
 def raw_cursor() -> psycopg.Cursor[Any]:
-    """A server-binding cursor on Django's connection (same transaction): arrays travel in
-    binary, which is several times faster than Django's client-side quoting for big pages."""
+    """A server-binding cursor on Django's connection (same transaction): the page travels as
+    one parameter instead of being quoted into the statement."""
     connection.ensure_connection()
     return psycopg.Cursor(connection.connection)
 
 
-def process_page(ctx: ImportContext, items: list[dict[str, Any]]) -> PageResult:
-    """Store one page and apply its stock effects. Must run inside `transaction.atomic()`."""
+def process_page(ctx: ImportContext, page: RawPage, *, robust: bool = False) -> PageResult:
+    """Store one page and apply its stock effects. Must run inside
+    `transaction.atomic()`; safe to repeat (stored rows are only updated, never re-deducted).
+
+    The typed parse raises psycopg's DataError on a value of an unexpected type; the caller
+    then repeats the page with `robust=True`, which skips malformed rows instead."""
     assert transaction.get_connection().in_atomic_block, "process_page needs a transaction"
-    result = PageResult(fetched=len(items))
-    rows, result.invalid = parse_rows(items, ctx.seen)
-    if not rows:
-        return result
-    result.unknown_term_ids = {
-        term for term in rows.term_id if term is not None and term not in ctx.terminals
+    recipe_keys = list(ctx.recipes)
+    params = {
+        "items": page.items_text,
+        "owner": ctx.owner_id,
+        "historical": ctx.mode == ImportMode.HISTORICAL,
+        "vendista_ids": list(ctx.terminals),
+        "terminal_ids": list(ctx.terminals.values()),
+        "recipe_terminals": [terminal for terminal, _item in recipe_keys],
+        "recipe_items": [item for _terminal, item in recipe_keys],
     }
-    reversal_refs = {ref for ref in rows.reverse_id if ref}
-    reversed_ids = _reversed_sales(ctx.owner_id, rows, reversal_refs)
-    states = intended_states(rows, ctx, reversed_ids)
-    terminals = ctx.terminals
-    with raw_cursor() as cursor:
-        cursor.execute(
-            UPSERT_SQL,
-            [
-                ctx.owner_id,
-                rows.id,
-                rows.term_id,
-                [terminals.get(term) if term is not None else None for term in rows.term_id],
-                rows.machine_item_id,
-                rows.amount,
-                rows.time,
-                rows.result,
-                rows.reverse_id,
-                rows.status,
-                rows.terminal_comment,
-                rows.card_number,
-                rows.bonus,
-                rows.left_sum,
-                rows.left_bonus,
-                states,
-            ],
-        )
-        returned = cursor.fetchall()
-    inserted = {int(tx_id) for tx_id, was_inserted, _state in returned if was_inserted}
-    result.inserted = len(inserted)
-    result.updated = len(rows) - result.inserted
-    sales: list[tuple[int, int]] = []
-    if inserted:
-        for i, tx_id in enumerate(rows.id):
-            if tx_id not in inserted:
-                continue
-            state = states[i]
-            if state == D.DEDUCTED:
-                sales.append((terminals[rows.term_id[i]], rows.machine_item_id[i]))  # type: ignore[index,arg-type]
-            elif state == D.NEEDS_RECIPE:
-                result.needs_recipe += 1
-            elif state == D.UNKNOWN_TERMINAL:
-                result.unknown_terminal += 1
+    if not robust:
+        with raw_cursor() as cursor:
+            cursor.execute(PAGE_SQL_FAST, params)
+            row = cursor.fetchone()
+    else:
+        try:
+            with transaction.atomic(), raw_cursor() as cursor:
+                cursor.execute(PAGE_SQL_ROBUST, params)
+                row = cursor.fetchone()
+        except psycopg.errors.DataError as exc:
+            raise MalformedPage(f"unreadable page: {exc.diag.message_primary}") from exc
+    assert row is not None
+    valid, inserted, needs_recipe, unknown_terminal, sold, refs = row
+    result = PageResult(
+        fetched=page.items,
+        invalid=page.items - (valid or 0),
+        inserted=inserted,
+        updated=(valid or 0) - inserted,
+        needs_recipe=needs_recipe,
+        unknown_terminal=unknown_terminal,
+        page_number=page.page_number,
+        items_count=page.items_count,
+        items_per_page=page.items_per_page,
+    )
+    sales = Counter({(int(t), int(m)): int(n) for t, m, n in sold or []})
+    result.deducted = sum(sales.values())
     touched = apply_sales(ctx, sales)
-    result.deducted = len(sales)
     # Refunds: a deducted sale now carrying a reverse id (shape a), or a refund row naming a
     # deducted sale (shape b). `restored_at` makes each restore happen once.
-    restore_ids = {tx_id for tx_id, ref in zip(rows.id, rows.reverse_id, strict=True) if ref}
-    restored = restore_refunded(ctx, restore_ids | reversal_refs)
+    restored = restore_refunded(ctx, set(refs or []))
     result.restored = len(restored)
-    touched |= restored
+    touched |= {terminal for terminal, _item in restored}
+    result.touched_terminals = touched
     if ctx.mode == ImportMode.REGULAR and touched:
         outcome = evaluate_restock(ctx.owner_id, touched, recipe_items=ctx.recipe_items)
         result.tasks_created = len(outcome.created)
     return result
 
 
-def apply_sales(ctx: ImportContext, sales: list[tuple[int, int]]) -> set[int]:
-    """Deduct the sales' ingredients and count them on their terminals; returns the terminals."""
+def apply_sales(ctx: ImportContext, sales: Counter[tuple[int, int]]) -> set[int]:
+    """Deduct the sales' ingredients (aggregated per inventory row) and count them on their
+    terminals; returns the terminals."""
     if not sales:
         return set()
     deduct_sales(ctx.owner_id, ctx.recipes, sales)
-    per_terminal: dict[int, int] = {}
-    for terminal_id, _item in sales:
-        per_terminal[terminal_id] = per_terminal.get(terminal_id, 0) + 1
+    per_terminal: Counter[int] = Counter()
+    for (terminal_id, _item), count in sales.items():
+        per_terminal[terminal_id] += count
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -306,10 +320,11 @@ def apply_sales(ctx: ImportContext, sales: list[tuple[int, int]]) -> set[int]:
     return set(per_terminal)
 
 
-def restore_refunded(ctx: ImportContext, candidate_ids: set[int]) -> set[int]:
-    """Return the ingredients of deducted sales among `candidate_ids` that are now reversed."""
+def restore_refunded(ctx: ImportContext, candidate_ids: set[int]) -> list[tuple[int, int]]:
+    """Return the ingredients of deducted sales among `candidate_ids` that are now reversed;
+    each sale at most once. Returns the (terminal, machine item) of the restored sales."""
     if not candidate_ids:
-        return set()
+        return []
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -319,45 +334,27 @@ def restore_refunded(ctx: ImportContext, candidate_ids: set[int]) -> set[int]:
               AND s.deduction_state = 'deducted' AND s.restored_at IS NULL
               AND (s.reverse_id <> 0 OR EXISTS (
                     SELECT 1 FROM vendista_transaction r
-                    WHERE r.owner_id = s.owner_id AND r.reverse_id = s.id AND r.id <> s.id))
+                    WHERE r.owner_id = s.owner_id AND r.reverse_id <> 0
+                      AND r.reverse_id = s.id AND r.id <> s.id))
             RETURNING s.terminal_id, s.machine_item_id
             """,
             [ctx.owner_id, list(candidate_ids)],
         )
         refunded = [(int(t), int(m)) for t, m in cursor.fetchall() if t is not None]
-    if not refunded:
-        return set()
-    restore_sales(ctx.owner_id, ctx.recipes, refunded)
-    return {terminal_id for terminal_id, _item in refunded}
-
-
-def _reversed_sales(owner_id: int, rows: Rows, page_refs: set[int]) -> set[int]:
-    """Sales of this page that a refund row (on this page or stored earlier) already names."""
-    sale_ids = [tx_id for i, tx_id in enumerate(rows.id) if rows.is_sale(i)]
-    if not sale_ids:
-        return set()
-    reversed_ids = {tx_id for tx_id in sale_ids if tx_id in page_refs}
-    with raw_cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT reverse_id FROM vendista_transaction
-            WHERE owner_id = %b AND reverse_id <> 0 AND reverse_id = ANY(%b::bigint[])
-            """,
-            [owner_id, sale_ids],
-        )
-        reversed_ids.update(int(ref) for (ref,) in cursor.fetchall())
-    return reversed_ids
+    if refunded:
+        restore_sales(ctx.owner_id, ctx.recipes, Counter(refunded))
+    return refunded
 
 
 def resolve_unknown_terminal_sales(ctx: ImportContext) -> PageResult:
     """Sales kept as `unknown_terminal` whose terminal is now known get their final state and,
     when they have a recipe, are deducted — exactly once (the state is claimed by one UPDATE).
-    Must run inside a transaction."""
+    Rows stored before their terminal was known point at it from now on. Must run inside a
+    transaction."""
     result = PageResult()
     if not ctx.terminals:
         return result
     with connection.cursor() as cursor:
-        # Rows stored before their terminal was known point at it from now on.
         cursor.execute(
             """
             UPDATE vendista_transaction AS t SET terminal_id = term.id
@@ -382,7 +379,7 @@ def resolve_unknown_terminal_sales(ctx: ImportContext) -> PageResult:
         if not pending:
             return result
         ids, terminals, states = [], [], []
-        sales: list[tuple[int, int]] = []
+        sales: Counter[tuple[int, int]] = Counter()
         for tx_id, term_id, machine_item_id in pending:
             terminal_id = ctx.terminals[int(term_id)]
             if machine_item_id is None:
@@ -392,10 +389,11 @@ def resolve_unknown_terminal_sales(ctx: ImportContext) -> PageResult:
                 result.needs_recipe += 1
             else:
                 state = D.DEDUCTED
-                sales.append((terminal_id, int(machine_item_id)))
+                sales[(terminal_id, int(machine_item_id))] += 1
             ids.append(tx_id)
             terminals.append(terminal_id)
             states.append(state)
+        result.resolved = len(ids)
         cursor.execute(
             """
             UPDATE vendista_transaction AS t
@@ -407,7 +405,7 @@ def resolve_unknown_terminal_sales(ctx: ImportContext) -> PageResult:
             [ids, terminals, states],
         )
     touched = apply_sales(ctx, sales)
-    result.deducted = len(sales)
+    result.deducted = sum(sales.values())
     if touched:
         result.tasks_created = len(
             evaluate_restock(ctx.owner_id, touched, recipe_items=ctx.recipe_items).created

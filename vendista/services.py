@@ -6,12 +6,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
@@ -28,6 +30,8 @@ from notifications import events
 from vendista import crypto
 from vendista.client import (
     MOSCOW,
+    Pager,
+    RawPage,
     VendistaClient,
     VendistaInvalidCredentials,
     VendistaPaymentRequired,
@@ -91,12 +95,21 @@ def window_for(
 
 
 def make_client(account: VendistaAccount, **overrides: Any) -> VendistaClient:
-    """A client for the owner, refreshing its token through the stored credentials."""
+    """A client for the owner that refreshes its token with the stored credentials (the caller
+    stores a refreshed token: `save_token`). Undecryptable credentials → invalid_creds."""
+    try:
+        credentials = (
+            crypto.decrypt(account.login_encrypted),
+            crypto.decrypt(account.password_encrypted),
+        )
+    except crypto.DecryptionError as exc:
+        _mark_invalid_credentials(account.owner_id, "stored credentials cannot be decrypted")
+        raise VendistaInvalidCredentials("stored credentials cannot be decrypted") from exc
     options: dict[str, Any] = {
         "base_url": settings.VENDISTA_API_URL,
         "token": _decrypt_or_empty(account.token_encrypted),
         "rate_key": str(account.owner_id),
-        "refresh_token": partial(refresh_token, account.owner_id),
+        "credentials": credentials if all(credentials) else None,
         "rate_per_token": settings.VENDISTA_RATE_PER_TOKEN,
         "rate_global": settings.VENDISTA_RATE_GLOBAL,
         "timeout": settings.VENDISTA_TIMEOUT,
@@ -125,37 +138,16 @@ def set_credentials(account: VendistaAccount, login: str, password: str, token: 
     account.save()
 
 
-def refresh_token(owner_id: int) -> str:
-    """Get a new token with the stored credentials and store it (committed at once).
-
-    /token answering 401/404 → `invalid_creds` (and staff are told); 402 → the payment flow;
-    5xx or network errors propagate as transient and leave the status untouched.
-    """
-    account = VendistaAccount.objects.get(owner_id=owner_id)
-    try:
-        login = crypto.decrypt(account.login_encrypted)
-        password = crypto.decrypt(account.password_encrypted)
-    except crypto.DecryptionError as exc:
-        _mark_invalid_credentials(owner_id, "stored credentials cannot be decrypted")
-        raise VendistaInvalidCredentials("stored credentials cannot be decrypted") from exc
-    if not login or not password:
-        _mark_invalid_credentials(owner_id, "no stored credentials")
-        raise VendistaInvalidCredentials("no stored Vendista credentials")
-    client = make_client(account, token="", refresh_token=None)
-    try:
-        token = client.get_token(login, password)
-    except VendistaInvalidCredentials:
-        _mark_invalid_credentials(owner_id, "Vendista refused the stored login or password")
-        raise
-    finally:
-        client.close()
-    VendistaAccount.objects.filter(owner_id=owner_id).update(
-        token_encrypted=crypto.encrypt(token),
-        token_status=TokenStatus.VALID,
-        updated_at=timezone.now(),
-    )
-    logger.info("vendista token refreshed for owner %s", owner_id)
-    return token
+def save_token(owner_id: int, client: VendistaClient, stored: str) -> str:
+    """Store the client's token if it was refreshed since `stored`; returns the current one."""
+    if client.token and client.token != stored:
+        VendistaAccount.objects.filter(owner_id=owner_id).update(
+            token_encrypted=crypto.encrypt(client.token),
+            token_status=TokenStatus.VALID,
+            updated_at=timezone.now(),
+        )
+        logger.info("vendista token refreshed for owner %s", owner_id)
+    return client.token
 
 
 def _mark_invalid_credentials(owner_id: int, reason: str) -> None:
@@ -245,16 +237,12 @@ def check_payment_status(owner_id: int) -> bool:
     if account.payment_status != PaymentStatus.PAYMENT_REQUIRED:
         return False
     try:
-        login = crypto.decrypt(account.login_encrypted)
-        password = crypto.decrypt(account.password_encrypted)
-    except crypto.DecryptionError:
+        client = make_client(account, token="")
+    except VendistaInvalidCredentials:
         logger.error("payment check: owner %s credentials cannot be decrypted", owner_id)
         return False
-    if not login or not password:
-        return False
-    client = make_client(account, token="", refresh_token=None)
     try:
-        client.token = client.get_token(login, password)
+        client.refresh()
         client.get_terminals()
     except VendistaPaymentRequired:
         logger.info("payment check: owner %s still unpaid", owner_id)
@@ -290,8 +278,14 @@ def owner_lock(owner_id: int, holder: str) -> Iterator[Callable[[], None]]:
             raise OwnerBusy(f"owner {owner_id} is busy with {current_holder}")
         client.expire(key, ttl)
 
+    extended_at = time.monotonic()
+
     def extend() -> None:
-        client.expire(key, ttl)
+        # Called after every page; Redis is asked only when a quarter of the TTL has passed.
+        nonlocal extended_at
+        if time.monotonic() - extended_at >= ttl / 4:
+            client.expire(key, ttl)
+            extended_at = time.monotonic()
 
     try:
         yield extend
@@ -443,17 +437,24 @@ def execute_run(run_id: int, *, progress: ProgressCallback | None = None) -> Run
     assert account is not None
     with owner_lock(run.owner_id, f"run:{run.pk}") as extend_lock:
         _start(run)
-        client = make_client(account)
+        client: VendistaClient | None = None
+        stored_token = _decrypt_or_empty(account.token_encrypted)
         try:
-            if run.kind == RunKind.SYNC:
-                _sync(run, client)
-            else:
-                _import(run, client, extend_lock, progress)
+            client = make_client(account)
+            try:
+                if run.kind == RunKind.SYNC:
+                    _sync(run, client)
+                else:
+                    _import(run, client, extend_lock, progress)
+            finally:
+                # A token refreshed on the way is kept, whatever happened next.
+                save_token(run.owner_id, client, stored_token)
         except VendistaPaymentRequired as exc:
             source = "sync" if run.kind == RunKind.SYNC else "import"
             mark_payment_required(run.owner_id, source=source, error=str(exc))
             _finish(run, RunStatus.FAILED, "Vendista payment required (HTTP 402)")
         except VendistaInvalidCredentials as exc:
+            _mark_invalid_credentials(run.owner_id, str(exc))
             _finish(run, RunStatus.FAILED, f"invalid Vendista credentials: {exc}")
         except VendistaUnauthorized as exc:
             VendistaAccount.objects.filter(owner_id=run.owner_id).update(
@@ -474,7 +475,8 @@ def execute_run(run_id: int, *, progress: ProgressCallback | None = None) -> Run
             )
             raise
         finally:
-            client.close()
+            if client is not None:
+                client.close()
     run.refresh_from_db()
     return RunSummary.of(run)
 
@@ -493,74 +495,113 @@ def _import(
     progress: ProgressCallback | None,
 ) -> None:
     assert run.date_from is not None and run.date_to is not None
-    # A restarted run starts its window again: reset its counters to this attempt's.
-    ImportRun.objects.filter(pk=run.pk).update(
-        pages_done=0,
-        fetched=0,
-        inserted=0,
-        updated=0,
-        deducted=0,
-        needs_recipe=0,
-        unknown_terminal=0,
-        restored=0,
-        tasks_created=0,
-        invalid=0,
-        error="",
-    )
-    run.refresh_from_db()
+    # A restarted run starts its window again, with this attempt's counters.
+    for name in RUN_COUNTERS:
+        setattr(run, name, 0)
+    run.pages_total = None
+    run.error = ""
+    _save_progress(run)
     ctx = _context(run.owner_id, run.mode)
+    pager = Pager(client.page_size)
     synced = False
-    for page in client.iter_transaction_pages(run.date_from, run.date_to):
-        unknown = (
-            {_safe_int(item.get("term_id")) for item in page.items if isinstance(item, dict)}
-            - set(ctx.terminals)
-            - {None}
-        )
-        if unknown and not synced:
-            # Terminals first, so the page's sales can be deducted (one sync per run).
-            synced = True
-            sync_terminals_with(run.owner_id, client)
-            ctx.terminals = _terminal_map(run.owner_id)
-        with transaction.atomic():
-            # A page lost to a database crash after its commit is re-read by the next run (the
-            # window overlaps) and its effects are in the same transaction, so the page commit
-            # need not wait for the disk flush.
+    fetch = partial(client.get_transactions_page, run.date_from, run.date_to)
+    # A page lost to a database crash after its commit is read again by the next run (windows
+    # overlap) and its effects share its transaction, so page commits need not wait for the
+    # disk flush.
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit = off")
+    # The next page is fetched while this one is written, once the answers promise it.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vendista-fetch") as fetcher:
+        try:
+            pending: Future[RawPage] | None = fetcher.submit(fetch, 1)
+            while pending is not None:
+                page = pending.result()
+                ahead = pager.page + 1
+                pending = fetcher.submit(fetch, ahead) if pager.expects(ahead) else None
+                try:
+                    with transaction.atomic():
+                        result = process_page(ctx, page)
+                        _count(run, result)
+                        _save_progress(run)
+                except psycopg.errors.DataError:
+                    # A value of an unexpected type: read this page the careful way.
+                    with transaction.atomic():
+                        result = process_page(ctx, page, robust=True)
+                        _count(run, result)
+                        _save_progress(run)
+                if result.unknown_terminal and not synced:
+                    # Sales of terminals we do not know yet: sync once; the sync deducts them.
+                    synced = True
+                    resolved = _sync_for_import(run.owner_id)
+                    run.deducted += resolved["deducted"]
+                    run.tasks_created += resolved["tasks_created"]
+                    run.unknown_terminal = max(0, run.unknown_terminal - resolved["resolved"])
+                    _save_progress(run)
+                    ctx = _context(run.owner_id, run.mode)
+                extend_lock()
+                if progress is not None:
+                    progress(run)
+                more = pager.advance(
+                    items=result.fetched,
+                    items_count=result.items_count,
+                    items_per_page=result.items_per_page,
+                    page_number=result.page_number,
+                )
+                if not more:
+                    break
+                if pending is None:
+                    pending = fetcher.submit(fetch, pager.page)
+        finally:
             with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit = off")
-            result = process_page(ctx, page.items)
-            _add_progress(run, result, page.total_pages)
-        extend_lock()
-        run.refresh_from_db()
-        if progress is not None:
-            progress(run)
+                cursor.execute("RESET synchronous_commit")
     _finish(run, RunStatus.SUCCEEDED)
     VendistaAccount.objects.filter(owner_id=run.owner_id).update(
         last_successful_import_at=timezone.now()
     )
 
 
-def _safe_int(value: Any) -> int | None:
+RUN_COUNTERS = (
+    "pages_done",
+    "fetched",
+    "invalid",
+    "inserted",
+    "updated",
+    "deducted",
+    "needs_recipe",
+    "unknown_terminal",
+    "restored",
+    "tasks_created",
+)
+
+
+def _count(run: ImportRun, result: PageResult) -> None:
+    run.pages_done += 1
+    if result.items_count and result.items_per_page:
+        run.pages_total = -(-result.items_count // result.items_per_page)
+    for name in RUN_COUNTERS[1:]:
+        setattr(run, name, getattr(run, name) + getattr(result, name))
+    run.heartbeat_at = timezone.now()
+
+
+def _save_progress(run: ImportRun) -> None:
+    # Once per page: plain SQL, without the ORM's per-query cost.
+    assignments = ", ".join(f"{name} = %s" for name in RUN_COUNTERS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE vendista_importrun SET {assignments}, pages_total = %s, error = %s, "  # noqa: S608 - column names are constants
+            "heartbeat_at = now() WHERE id = %s",
+            [*(getattr(run, name) for name in RUN_COUNTERS), run.pages_total, run.error, run.pk],
+        )
+
+
+def _sync_for_import(owner_id: int) -> dict[str, int]:
+    account = VendistaAccount.objects.get(owner_id=owner_id)
+    client = make_client(account)
     try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _add_progress(run: ImportRun, result: PageResult, total_pages: int | None) -> None:
-    ImportRun.objects.filter(pk=run.pk).update(
-        pages_done=F("pages_done") + 1,
-        pages_total=total_pages,
-        fetched=F("fetched") + result.fetched,
-        invalid=F("invalid") + result.invalid,
-        inserted=F("inserted") + result.inserted,
-        updated=F("updated") + result.updated,
-        deducted=F("deducted") + result.deducted,
-        needs_recipe=F("needs_recipe") + result.needs_recipe,
-        unknown_terminal=F("unknown_terminal") + result.unknown_terminal,
-        restored=F("restored") + result.restored,
-        tasks_created=F("tasks_created") + result.tasks_created,
-        heartbeat_at=timezone.now(),
-    )
+        return sync_terminals_with(owner_id, client)
+    finally:
+        save_token(owner_id, client, _decrypt_or_empty(account.token_encrypted))
+        client.close()
 
 
 def _terminal_map(owner_id: int) -> dict[int, int]:
@@ -664,6 +705,7 @@ def store_terminals(owner_id: int, listed: list[VendistaTerminal]) -> dict[str, 
     with transaction.atomic():
         resolved = resolve_unknown_terminal_sales(_context(owner_id, ImportMode.REGULAR))
     counts["deducted"] = resolved.deducted
+    counts["resolved"] = resolved.resolved
     counts["tasks_created"] = resolved.tasks_created
     return counts
 
