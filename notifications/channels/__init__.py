@@ -35,4 +35,8 @@ def get_channel(kind: str) -> Channel:
     provider = getattr(settings, _PROVIDER_SETTING[kind])
     if provider == "dev":
         return DevOutboxChannel(kind)
+    if kind == "telegram" and provider == "telegram":
+        from notifications.channels.telegram import TelegramChannel
+
+        return TelegramChannel()
     raise NotImplementedError(f"{kind} provider {provider!r} is not available yet")
