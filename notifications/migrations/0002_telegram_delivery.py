@@ -6,130 +6,302 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0001_initial'),
-        ('tenancy', '0001_initial'),
+        ("notifications", "0001_initial"),
+        ("tenancy", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Digest',
+            name="Digest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('change_ids', models.JSONField(default=list, verbose_name='stock change ids')),
-                ('chunks', models.JSONField(default=list, verbose_name='message parts')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('completed_at', models.DateTimeField(blank=True, null=True, verbose_name='completed at')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.owner', verbose_name='owner')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("change_ids", models.JSONField(default=list, verbose_name="stock change ids")),
+                ("chunks", models.JSONField(default=list, verbose_name="message parts")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                (
+                    "completed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="completed at"),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="tenancy.owner",
+                        verbose_name="owner",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'stock digest',
-                'verbose_name_plural': 'stock digests',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "stock digest",
+                "verbose_name_plural": "stock digests",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='NotificationSettings',
+            name="NotificationSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('digest_include_sales', models.BooleanField(default=False, verbose_name='include sales consumption in the hourly digest')),
-                ('owner', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='notification_settings', to='tenancy.owner', verbose_name='owner')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "digest_include_sales",
+                    models.BooleanField(
+                        default=False, verbose_name="include sales consumption in the hourly digest"
+                    ),
+                ),
+                (
+                    "owner",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notification_settings",
+                        to="tenancy.owner",
+                        verbose_name="owner",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'notification settings',
-                'verbose_name_plural': 'notification settings',
+                "verbose_name": "notification settings",
+                "verbose_name_plural": "notification settings",
             },
         ),
         migrations.CreateModel(
-            name='TelegramChat',
+            name="TelegramChat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('chat_id', models.BigIntegerField(unique=True, verbose_name='chat id')),
-                ('is_group', models.BooleanField(default=False, verbose_name='group chat')),
-                ('username', models.CharField(blank=True, max_length=100, verbose_name='Telegram username')),
-                ('enabled', models.BooleanField(default=True, verbose_name='enabled')),
-                ('disabled_reason', models.CharField(blank=True, max_length=255, verbose_name='disabled because')),
-                ('disabled_at', models.DateTimeField(blank=True, null=True, verbose_name='disabled at')),
-                ('linked_at', models.DateTimeField(auto_now_add=True, verbose_name='linked at')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='telegram_chats', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("chat_id", models.BigIntegerField(unique=True, verbose_name="chat id")),
+                ("is_group", models.BooleanField(default=False, verbose_name="group chat")),
+                (
+                    "username",
+                    models.CharField(blank=True, max_length=100, verbose_name="Telegram username"),
+                ),
+                ("enabled", models.BooleanField(default=True, verbose_name="enabled")),
+                (
+                    "disabled_reason",
+                    models.CharField(blank=True, max_length=255, verbose_name="disabled because"),
+                ),
+                (
+                    "disabled_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="disabled at"),
+                ),
+                ("linked_at", models.DateTimeField(auto_now_add=True, verbose_name="linked at")),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="telegram_chats",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'Telegram chat',
-                'verbose_name_plural': 'Telegram chats',
-                'ordering': ['user_id', 'id'],
+                "verbose_name": "Telegram chat",
+                "verbose_name_plural": "Telegram chats",
+                "ordering": ["user_id", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Delivery',
+            name="Delivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(default='telegram', max_length=16, verbose_name='channel')),
-                ('recipient', models.CharField(max_length=254, verbose_name='recipient')),
-                ('is_group', models.BooleanField(default=False, verbose_name='group chat')),
-                ('template', models.CharField(max_length=100, verbose_name='template')),
-                ('text', models.TextField(verbose_name='text')),
-                ('group_key', models.CharField(db_index=True, max_length=64, verbose_name='message group')),
-                ('chunk_index', models.PositiveIntegerField(default=0, verbose_name='part')),
-                ('chunk_count', models.PositiveIntegerField(default=1, verbose_name='parts')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed, will retry'), ('permanently_failed', 'Failed permanently')], default='queued', max_length=20, verbose_name='status')),
-                ('attempts', models.PositiveIntegerField(default=0, verbose_name='attempts')),
-                ('provider_id', models.CharField(blank=True, max_length=100, verbose_name='provider id')),
-                ('last_error', models.TextField(blank=True, verbose_name='last error')),
-                ('dedup_key', models.CharField(blank=True, max_length=200, null=True, unique=True, verbose_name='de-duplication key')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('enqueued_at', models.DateTimeField(blank=True, null=True, verbose_name='enqueued at')),
-                ('claimed_at', models.DateTimeField(blank=True, null=True, verbose_name='sending since')),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True, verbose_name='next attempt at')),
-                ('sent_at', models.DateTimeField(blank=True, null=True, verbose_name='sent at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='tenancy.owner', verbose_name='owner')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='recipient user')),
-                ('digest', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='deliveries', to='notifications.digest', verbose_name='digest')),
-                ('chat', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='deliveries', to='notifications.telegramchat', verbose_name='Telegram chat')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(default="telegram", max_length=16, verbose_name="channel"),
+                ),
+                ("recipient", models.CharField(max_length=254, verbose_name="recipient")),
+                ("is_group", models.BooleanField(default=False, verbose_name="group chat")),
+                ("template", models.CharField(max_length=100, verbose_name="template")),
+                ("text", models.TextField(verbose_name="text")),
+                (
+                    "group_key",
+                    models.CharField(db_index=True, max_length=64, verbose_name="message group"),
+                ),
+                ("chunk_index", models.PositiveIntegerField(default=0, verbose_name="part")),
+                ("chunk_count", models.PositiveIntegerField(default=1, verbose_name="parts")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("sending", "Sending"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed, will retry"),
+                            ("permanently_failed", "Failed permanently"),
+                        ],
+                        default="queued",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0, verbose_name="attempts")),
+                (
+                    "provider_id",
+                    models.CharField(blank=True, max_length=100, verbose_name="provider id"),
+                ),
+                ("last_error", models.TextField(blank=True, verbose_name="last error")),
+                (
+                    "dedup_key",
+                    models.CharField(
+                        blank=True,
+                        max_length=200,
+                        null=True,
+                        unique=True,
+                        verbose_name="de-duplication key",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                (
+                    "enqueued_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="enqueued at"),
+                ),
+                (
+                    "claimed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="sending since"),
+                ),
+                (
+                    "next_attempt_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="next attempt at"),
+                ),
+                ("sent_at", models.DateTimeField(blank=True, null=True, verbose_name="sent at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="tenancy.owner",
+                        verbose_name="owner",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="recipient user",
+                    ),
+                ),
+                (
+                    "digest",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="deliveries",
+                        to="notifications.digest",
+                        verbose_name="digest",
+                    ),
+                ),
+                (
+                    "chat",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="deliveries",
+                        to="notifications.telegramchat",
+                        verbose_name="Telegram chat",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'delivery',
-                'verbose_name_plural': 'deliveries',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "delivery",
+                "verbose_name_plural": "deliveries",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='TelegramLinkCode',
+            name="TelegramLinkCode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=64, unique=True, verbose_name='code')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('expires_at', models.DateTimeField(verbose_name='expires at')),
-                ('used_at', models.DateTimeField(blank=True, null=True, verbose_name='used at')),
-                ('used_chat_id', models.BigIntegerField(blank=True, null=True, verbose_name='linked chat id')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='telegram_link_codes', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=64, unique=True, verbose_name="code")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("expires_at", models.DateTimeField(verbose_name="expires at")),
+                ("used_at", models.DateTimeField(blank=True, null=True, verbose_name="used at")),
+                (
+                    "used_chat_id",
+                    models.BigIntegerField(blank=True, null=True, verbose_name="linked chat id"),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="telegram_link_codes",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'Telegram link code',
-                'verbose_name_plural': 'Telegram link codes',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "Telegram link code",
+                "verbose_name_plural": "Telegram link codes",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='digest',
-            index=models.Index(condition=models.Q(('completed_at__isnull', True)), fields=['created_at'], name='digest_open'),
+            model_name="digest",
+            index=models.Index(
+                condition=models.Q(("completed_at__isnull", True)),
+                fields=["created_at"],
+                name="digest_open",
+            ),
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(condition=models.Q(('status__in', ['queued', 'sending', 'failed'])), fields=['status', 'next_attempt_at'], name='delivery_pending'),
+            model_name="delivery",
+            index=models.Index(
+                condition=models.Q(("status__in", ["queued", "sending", "failed"])),
+                fields=["status", "next_attempt_at"],
+                name="delivery_pending",
+            ),
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(fields=['created_at'], name='delivery_created'),
+            model_name="delivery",
+            index=models.Index(fields=["created_at"], name="delivery_created"),
         ),
         migrations.AddConstraint(
-            model_name='delivery',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['queued', 'sending', 'sent', 'failed', 'permanently_failed'])), name='delivery_status_valid'),
+            model_name="delivery",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status__in", ["queued", "sending", "sent", "failed", "permanently_failed"])
+                ),
+                name="delivery_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='delivery',
-            constraint=models.UniqueConstraint(fields=('group_key', 'chunk_index'), name='delivery_group_chunk_unique'),
+            model_name="delivery",
+            constraint=models.UniqueConstraint(
+                fields=("group_key", "chunk_index"), name="delivery_group_chunk_unique"
+            ),
         ),
     ]
