@@ -10,6 +10,7 @@ help:
 	@echo "make run    - start the whole local stack (web, worker, beat, Flower) with demo data"
 	@echo "make test   - lint, type-check, migrations check and the full test suite"
 	@echo "make lint   - ruff only; make typecheck - mypy only"
+	@echo "make bench  - throughput checks in bench/ (not part of make test)"
 	@echo "make services-down - stop private PostgreSQL/Redis started under var/"
 
 venv: $(STAMP)
@@ -30,6 +31,9 @@ lint: venv
 
 typecheck: venv
 	$(VENV)/bin/mypy .
+
+bench: venv
+	@for script in bench/*_bench.py; do echo "== $$script"; $(VENV)/bin/python $$script || exit 1; done
 
 services-up: venv
 	$(VENV)/bin/python deploy/local/services.py up
