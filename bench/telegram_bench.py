@@ -3,8 +3,10 @@ the local Bot API sandbox, checking Telegram's limits from the sandbox's arrival
 
     make bench            (or: .venv/bin/python bench/telegram_bench.py)
 
-Uses DATABASE_URL (migrated on start) and its own Redis database (REDIS_DB, default 14) so a
-running `make run` worker never takes the benchmark's tasks. Prints `name=value` lines.
+Uses DATABASE_URL (migrated on start) and its own Redis database (REDIS_DB, default 14, flushed
+on start) so a running `make run` worker never takes the benchmark's tasks: on a shared machine
+pick a database no other worker consumes. Prints `name=value` lines; exits 1 unless every message
+arrived within the limits. BENCH_MESSAGES, BENCH_CHATS, BENCH_CONCURRENCY, BENCH_WORKER_LOG.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ def main() -> int:
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=open(os.environ.get("BENCH_WORKER_LOG", os.devnull), "w"),  # noqa: SIM115
         start_new_session=True,
     )
     try:
