@@ -84,4 +84,19 @@ SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": moscow_crontab(minute="*"),
         "options": {"expires": 55},
     },
+    "send-inventory-digest": {
+        "task": "notifications.tasks.send_inventory_digest",
+        "schedule": moscow_crontab(minute="0"),
+        "options": {"expires": 3000},
+    },
+    "sweep-pending-deliveries": {
+        "task": "notifications.tasks.sweep_pending_deliveries",
+        "schedule": moscow_crontab(minute="*"),
+        "options": {"expires": 55},
+    },
+    "purge-old-notification-records": {
+        "task": "notifications.tasks.purge_old_notification_records",
+        "schedule": moscow_crontab(minute="40", hour="4"),
+        "options": {"expires": 3600},
+    },
 }

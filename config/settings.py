@@ -296,6 +296,42 @@ if IS_PROD:
         for _name in _PROD_REQUIRED.get(_provider, ()):
             if env_str(_name, None) is None:
                 raise EnvError(_name, f"is required when AGENT_ENV=PROD with provider {_provider}")
+# Telegram
+# The main bot's token; required in PROD when TELEGRAM_PROVIDER=telegram.
+TELEGRAM_BOT_TOKEN = env_str("TELEGRAM_BOT_TOKEN", "")
+if IS_PROD and TELEGRAM_PROVIDER == "telegram" and not TELEGRAM_BOT_TOKEN:
+    raise EnvError("TELEGRAM_BOT_TOKEN", "is required when TELEGRAM_PROVIDER=telegram in PROD")
+TELEGRAM_API_URL = env_str("TELEGRAM_API_URL", "https://api.telegram.org")
+TELEGRAM_BOT_USERNAME = env_str("TELEGRAM_BOT_USERNAME", "")  # for t.me/<bot>?start=<code> links
+TELEGRAM_TIMEOUT = env_float("TELEGRAM_TIMEOUT", 10.0, minimum=0.5)
+# Operators' chat for payment (402), reactivation and import-failure alerts.
+ADMIN_TELEGRAM_CHAT_ID = env_str("ADMIN_TELEGRAM_CHAT_ID", "")
+# Secret Telegram echoes in X-Telegram-Bot-Api-Secret-Token; the webhook answers 404 without it.
+TELEGRAM_WEBHOOK_SECRET = env_str("TELEGRAM_WEBHOOK_SECRET", "")
+TELEGRAM_LINK_CODE_TTL_MINUTES = env_int("TELEGRAM_LINK_CODE_TTL_MINUTES", 60, minimum=1)
+# Limits shared by every worker through Redis, a little under Telegram's 30/s, 1/s, 20/min.
+TELEGRAM_BOT_RATE = env_float("TELEGRAM_BOT_RATE", 28.0, minimum=0.1)
+TELEGRAM_CHAT_RATE = env_float("TELEGRAM_CHAT_RATE", 0.95, minimum=0.01)
+TELEGRAM_GROUP_RATE_PER_MINUTE = env_float("TELEGRAM_GROUP_RATE_PER_MINUTE", 19.0, minimum=0.1)
+# A worker waits this long for a rate-limit token before handing the message back to the queue.
+TELEGRAM_MAX_INLINE_WAIT_SECONDS = env_float("TELEGRAM_MAX_INLINE_WAIT_SECONDS", 3.0, minimum=0)
+# Retries: exponential backoff from the base up to the max (or Telegram's retry_after); delays
+# up to TELEGRAM_MAX_COUNTDOWN_SECONDS are Celery countdowns, longer ones wait for the sweep.
+TELEGRAM_RETRY_BASE_SECONDS = env_float("TELEGRAM_RETRY_BASE_SECONDS", 5.0, minimum=0.1)
+TELEGRAM_RETRY_MAX_SECONDS = env_float("TELEGRAM_RETRY_MAX_SECONDS", 900.0, minimum=1)
+TELEGRAM_MAX_COUNTDOWN_SECONDS = env_float("TELEGRAM_MAX_COUNTDOWN_SECONDS", 120.0, minimum=0)
+TELEGRAM_MAX_ATTEMPTS = env_int("TELEGRAM_MAX_ATTEMPTS", 8, minimum=1)
+# A message claimed longer ago than this by a worker that never finished is sent again.
+TELEGRAM_SENDING_LEASE_SECONDS = env_float("TELEGRAM_SENDING_LEASE_SECONDS", 120.0, minimum=1)
+TELEGRAM_REQUEUE_AFTER_SECONDS = env_float("TELEGRAM_REQUEUE_AFTER_SECONDS", 900.0, minimum=1)
+# Admin alerts: duplicates dropped within the window, grouped per flush, capped per hour.
+ADMIN_ALERT_DEDUP_SECONDS = env_int("ADMIN_ALERT_DEDUP_SECONDS", 300, minimum=1)
+ADMIN_ALERT_FLUSH_SECONDS = env_int("ADMIN_ALERT_FLUSH_SECONDS", 60, minimum=1)
+ADMIN_ALERTS_PER_HOUR = env_int("ADMIN_ALERTS_PER_HOUR", 20, minimum=1)
+# Retention (days): final delivery rows, DEV outbox messages, finished import runs.
+DELIVERY_RETENTION_DAYS = env_int("DELIVERY_RETENTION_DAYS", 90, minimum=1)
+OUTBOX_RETENTION_DAYS = env_int("OUTBOX_RETENTION_DAYS", 30, minimum=1)
+IMPORT_RUN_RETENTION_DAYS = env_int("IMPORT_RUN_RETENTION_DAYS", 90, minimum=1)
 
 # --- Kiosks, payments and reports --------------------------------------------------------------
 

@@ -10,6 +10,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from config.api import router
 from config.health import healthz
 from config.metrics import metrics
+from notifications.api import TelegramLinkView
+from notifications.views import telegram_webhook
 from tenancy.api import MeView
 from vendista.api import ResetPaymentStatusView
 
@@ -24,6 +26,8 @@ urlpatterns = [
         ResetPaymentStatusView.as_view(),
         name="reset-payment-status",
     ),
+    path("api/me/telegram-link", TelegramLinkView.as_view(), name="me-telegram-link"),
+    path("telegram/webhook", telegram_webhook, name="telegram-webhook"),
     path("api/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The docs page sends a browser to the admin login; the schema itself answers 401.

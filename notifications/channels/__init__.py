@@ -38,6 +38,10 @@ def get_channel(kind: str) -> Channel:
         return DevOutboxChannel(kind)
     if kind in ("email", "sms"):
         return _email_or_sms_channel(kind, provider)
+    if kind == "telegram" and provider == "telegram":
+        from notifications.channels.telegram import TelegramChannel
+
+        return TelegramChannel()
     raise NotImplementedError(f"{kind} provider {provider!r} is not available yet")
 
 

@@ -1,0 +1,391 @@
+"""Telegram delivery: who hears about what, the delivery log, sending with Telegram's limits.
+
+Every message is a `Delivery` row written before anything is sent. `deliver()` claims one row
+with a conditional UPDATE, waits for a token from the Redis buckets shared by every worker,
+sends, and records the outcome; a crash between sending and recording re-sends only that row
+(its claim expires after `TELEGRAM_SENDING_LEASE_SECONDS` and the sweep picks it up again).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from config.ratelimit import Bucket, RateLimiter, RateLimitTimeout
+from notifications.channels import DeliveryError, OutgoingMessage, get_channel
+from notifications.channels.telegram import chat_disabling
+from notifications.formatting import split_text
+from notifications.models import (
+    FINAL_STATUSES,
+    Delivery,
+    DeliveryStatus,
+    Digest,
+    TelegramChat,
+)
+from tenancy.models import Membership, Role
+
+logger = logging.getLogger("notifications.delivery")
+
+_limiter = RateLimiter()
+
+
+# --- Recipients --------------------------------------------------------------------------------
+
+
+def owner_and_admin_user_ids(owner_id: int, *, exclude: Iterable[int | None] = ()) -> list[int]:
+    """The people who get summaries and digests: the owner's memberships with role owner/admin."""
+    skip = {user_id for user_id in exclude if user_id is not None}
+    ids = (
+        Membership.objects.filter(owner_id=owner_id, role__in=[Role.OWNER, Role.ADMIN])
+        .order_by("id")
+        .values_list("user_id", flat=True)
+    )
+    return [user_id for user_id in dict.fromkeys(ids) if user_id not in skip]
+
+
+def chats_of(user_ids: Iterable[int]) -> list[TelegramChat]:
+    """Enabled Telegram chats of these people, in a stable order, each chat once."""
+    ids = list(user_ids)
+    if not ids:
+        return []
+    return list(TelegramChat.objects.filter(user_id__in=ids, enabled=True).order_by("id"))
+
+
+def render(template: str, context: dict[str, Any]) -> str:
+    """A Telegram message from `notifications/telegram/<template>.html` (HTML, autoescaped)."""
+    text = render_to_string(f"notifications/telegram/{template}.html", context)
+    return "\n".join(line.rstrip() for line in text.strip().split("\n"))
+
+
+# --- Queueing ----------------------------------------------------------------------------------
+
+
+def queue_message(
+    *,
+    recipient: str,
+    template: str,
+    text: str | None = None,
+    chunks: list[str] | None = None,
+    chat: TelegramChat | None = None,
+    user_id: int | None = None,
+    owner_id: int | None = None,
+    dedup_key: str | None = None,
+    digest: Digest | None = None,
+    enqueue: bool = True,
+) -> list[Delivery]:
+    """Record one message (split into parts when long) and queue its first part after commit.
+
+    With `dedup_key`, a second call with the same key records nothing and returns [].
+    """
+    parts = chunks if chunks is not None else split_text(text or "")
+    group_key = uuid.uuid4().hex
+    is_group = chat.is_group if chat is not None else recipient.startswith("-")
+    try:
+        with transaction.atomic():
+            rows = [
+                Delivery.objects.create(
+                    owner_id=owner_id,
+                    user_id=user_id if user_id is not None else (chat.user_id if chat else None),
+                    chat=chat,
+                    channel="telegram",
+                    recipient=recipient,
+                    is_group=is_group,
+                    template=template,
+                    text=part,
+                    group_key=group_key,
+                    chunk_index=index,
+                    chunk_count=len(parts),
+                    digest=digest,
+                    dedup_key=dedup_key if index == 0 else None,
+                )
+                for index, part in enumerate(parts)
+            ]
+    except IntegrityError:
+        if dedup_key is None:
+            raise
+        logger.info("delivery %s already recorded; not sending again", dedup_key)
+        return []
+    if enqueue and rows:
+        first = rows[0].pk
+        transaction.on_commit(lambda: enqueue_delivery(first))
+    return rows
+
+
+def notify_users(
+    user_ids: Iterable[int],
+    *,
+    template: str,
+    context: dict[str, Any],
+    owner_id: int | None = None,
+) -> list[Delivery]:
+    """Render `template` once and queue it to every enabled chat of these people."""
+    chats = chats_of(user_ids)
+    if not chats:
+        return []
+    text = render(template, context)
+    rows: list[Delivery] = []
+    for chat in chats:
+        rows += queue_message(
+            recipient=str(chat.chat_id), template=template, text=text, chat=chat, owner_id=owner_id
+        )
+    return rows
+
+
+def notify_admin_chat(
+    *, template: str, context: dict[str, Any], dedup_key: str | None = None
+) -> list[Delivery]:
+    """Queue a message to the operators' chat (`ADMIN_TELEGRAM_CHAT_ID`), if one is configured."""
+    chat_id = settings.ADMIN_TELEGRAM_CHAT_ID
+    if not chat_id:
+        logger.warning("ADMIN_TELEGRAM_CHAT_ID is not set; admin message %s not sent", template)
+        return []
+    text = render(template, context)
+    return queue_message(recipient=str(chat_id), template=template, text=text, dedup_key=dedup_key)
+
+
+def enqueue_delivery(delivery_id: int, countdown: float | None = None) -> None:
+    """Hand one delivery to the `notifications` queue (safe to repeat: sending claims the row)."""
+    from notifications.tasks import deliver_message
+
+    Delivery.objects.filter(pk=delivery_id).update(enqueued_at=timezone.now())
+    if countdown:
+        deliver_message.apply_async(kwargs={"delivery_id": delivery_id}, countdown=countdown)
+    else:
+        deliver_message.apply_async(kwargs={"delivery_id": delivery_id})
+
+
+# --- Sending -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one `deliver()` call did; `retry_in` asks the caller to try again that much later."""
+
+    status: str
+    retry_in: float | None = None
+
+
+def rate_buckets(recipient: str, *, is_group: bool) -> list[Bucket]:
+    """Telegram's limits: overall per bot, and per chat (slower for groups)."""
+    if is_group:
+        chat = Bucket(f"tg:chat:{recipient}", rate=settings.TELEGRAM_GROUP_RATE_PER_MINUTE / 60)
+    else:
+        chat = Bucket(f"tg:chat:{recipient}", rate=settings.TELEGRAM_CHAT_RATE)
+    return [Bucket("tg:bot", rate=settings.TELEGRAM_BOT_RATE), chat]
+
+
+def retry_delay(attempts: int, retry_after: float | None) -> float:
+    """Exponential backoff with jitter, or Telegram's `retry_after` when it gave one."""
+    if retry_after:
+        return float(retry_after)
+    base = settings.TELEGRAM_RETRY_BASE_SECONDS
+    delay = min(base * 2 ** max(attempts - 1, 0), settings.TELEGRAM_RETRY_MAX_SECONDS)
+    return delay * random.uniform(1.0, 1.2)  # noqa: S311 - jitter, not security
+
+
+def _claim(delivery_id: int) -> bool:
+    now = timezone.now()
+    lease_expired = now - timedelta(seconds=settings.TELEGRAM_SENDING_LEASE_SECONDS)
+    due = Q(status__in=[DeliveryStatus.QUEUED, DeliveryStatus.FAILED]) & (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+    stale = Q(status=DeliveryStatus.SENDING, claimed_at__lt=lease_expired)
+    return bool(
+        Delivery.objects.filter(due | stale, pk=delivery_id).update(
+            status=DeliveryStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
+        )
+    )
+
+
+def _unclaim(delivery: Delivery) -> None:
+    Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
+        status=DeliveryStatus.QUEUED, claimed_at=None, attempts=F("attempts") - 1
+    )
+
+
+def deliver(delivery_id: int, *, max_wait: float | None = None) -> Outcome:
+    """Send one queued delivery and record the outcome. Safe to call twice: the row is claimed.
+
+    Waits up to `max_wait` seconds for the rate limits; beyond that the row is released and the
+    caller asked to try again later.
+    """
+    if not _claim(delivery_id):
+        return Outcome("skipped")
+    delivery = Delivery.objects.select_related("chat").get(pk=delivery_id)
+    if (
+        delivery.chunk_index > 0
+        and Delivery.objects.filter(
+            group_key=delivery.group_key, chunk_index__lt=delivery.chunk_index
+        )
+        .exclude(status__in=FINAL_STATUSES)
+        .exists()
+    ):
+        # Parts go out in order: the earlier part enqueues this one once it is done.
+        _unclaim(delivery)
+        return Outcome("waiting")
+    if delivery.chat is not None and not delivery.chat.enabled:
+        _finish(delivery, DeliveryStatus.PERMANENTLY_FAILED, error="chat disabled")
+        return Outcome("permanently_failed")
+
+    channel = get_channel(delivery.channel)
+    if channel.name == "telegram":
+        wait = max_wait if max_wait is not None else settings.TELEGRAM_MAX_INLINE_WAIT_SECONDS
+        try:
+            _limiter.acquire(
+                rate_buckets(delivery.recipient, is_group=delivery.is_group), timeout=wait
+            )
+        except RateLimitTimeout as exc:
+            _unclaim(delivery)
+            return Outcome("rate_limited", retry_in=exc.wait)
+    try:
+        result = channel.send(
+            OutgoingMessage(recipient=delivery.recipient, text=delivery.text, html=True)
+        )
+    except DeliveryError as exc:
+        return _failed(delivery, exc)
+    except Exception as exc:  # an unexpected bug must not lose the message: retry it
+        logger.exception("delivery %s: unexpected error", delivery.pk)
+        return _failed(delivery, DeliveryError(f"{type(exc).__name__}: {exc}", permanent=False))
+    _finish(delivery, DeliveryStatus.SENT, provider_id=result.provider_id)
+    return Outcome("sent")
+
+
+def _failed(delivery: Delivery, error: DeliveryError) -> Outcome:
+    now = timezone.now()
+    if error.permanent:
+        logger.warning(
+            "delivery %s to %s failed permanently: %s", delivery.pk, delivery.recipient, error
+        )
+        _finish(delivery, DeliveryStatus.PERMANENTLY_FAILED, error=str(error))
+        if chat_disabling(error):
+            disable_chat(delivery.recipient, reason=str(error))
+        return Outcome("permanently_failed")
+    capped = delivery.digest_id is None  # a digest is retried until Telegram takes it
+    if capped and delivery.attempts >= settings.TELEGRAM_MAX_ATTEMPTS:
+        logger.error(
+            "delivery %s gave up after %s attempts: %s", delivery.pk, delivery.attempts, error
+        )
+        _finish(
+            delivery,
+            DeliveryStatus.PERMANENTLY_FAILED,
+            error=f"gave up after {delivery.attempts} attempts: {error}",
+        )
+        return Outcome("permanently_failed")
+    delay = retry_delay(delivery.attempts, error.retry_after)
+    Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
+        status=DeliveryStatus.FAILED,
+        last_error=str(error)[:2000],
+        next_attempt_at=now + timedelta(seconds=delay),
+        claimed_at=None,
+    )
+    logger.info("delivery %s: transient failure, retry in %.1f s: %s", delivery.pk, delay, error)
+    return Outcome("failed", retry_in=delay)
+
+
+def _finish(delivery: Delivery, status: str, *, provider_id: str = "", error: str = "") -> None:
+    """Record a final outcome, then queue the message's next part and close its digest."""
+    fields: dict[str, Any] = {"status": status, "claimed_at": None, "next_attempt_at": None}
+    if status == DeliveryStatus.SENT:
+        fields.update(sent_at=timezone.now(), provider_id=provider_id[:100])
+    else:
+        fields["last_error"] = error[:2000]
+    Delivery.objects.filter(pk=delivery.pk).update(**fields)
+    if delivery.chunk_index + 1 < delivery.chunk_count:
+        following = (
+            Delivery.objects.filter(
+                group_key=delivery.group_key, chunk_index=delivery.chunk_index + 1
+            )
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if following is not None:
+            transaction.on_commit(lambda: enqueue_delivery(following))
+    if delivery.digest_id is not None:
+        from notifications.digest import complete_digest
+
+        complete_digest(delivery.digest_id)
+
+
+def disable_chat(recipient: str, *, reason: str) -> None:
+    """The chat blocked or removed the bot: stop sending to it and drop what is queued for it."""
+    now = timezone.now()
+    try:
+        chat_id = int(recipient)
+    except ValueError:
+        return
+    TelegramChat.objects.filter(chat_id=chat_id, enabled=True).update(
+        enabled=False, disabled_reason=reason[:255], disabled_at=now
+    )
+    pending = Delivery.objects.filter(recipient=recipient).exclude(
+        status__in=[*FINAL_STATUSES, DeliveryStatus.SENDING]
+    )
+    digests = set(pending.exclude(digest=None).values_list("digest_id", flat=True))
+    pending.update(
+        status=DeliveryStatus.PERMANENTLY_FAILED,
+        last_error=f"chat disabled: {reason}"[:2000],
+        next_attempt_at=None,
+    )
+    if digests:
+        from notifications.digest import complete_digest
+
+        for digest_id in digests:
+            complete_digest(digest_id)
+
+
+def resend(delivery_ids: Iterable[int]) -> int:
+    """Staff asked to send failed deliveries again (re-enabling nothing): back to the queue."""
+    ids = list(
+        Delivery.objects.filter(
+            pk__in=list(delivery_ids),
+            status__in=[DeliveryStatus.FAILED, DeliveryStatus.PERMANENTLY_FAILED],
+        ).values_list("pk", flat=True)
+    )
+    Delivery.objects.filter(pk__in=ids).update(
+        status=DeliveryStatus.QUEUED, next_attempt_at=None, claimed_at=None
+    )
+    for pk in ids:
+        transaction.on_commit(lambda pk=pk: enqueue_delivery(pk))  # type: ignore[misc]
+    return len(ids)
+
+
+# --- Sweeping ----------------------------------------------------------------------------------
+
+
+def sweep_pending(limit: int = 2000) -> int:
+    """Queue every delivery that is due again: retries whose time came, claims of crashed workers,
+    rows whose queue message was lost. Returns how many were queued. Safe to re-run."""
+    from notifications.digest import complete_open_digests
+
+    now = timezone.now()
+    lease_expired = now - timedelta(seconds=settings.TELEGRAM_SENDING_LEASE_SECONDS)
+    lost = now - timedelta(seconds=settings.TELEGRAM_REQUEUE_AFTER_SECONDS)
+    due = (
+        Q(status=DeliveryStatus.FAILED, next_attempt_at__lte=now)
+        | Q(status=DeliveryStatus.SENDING, claimed_at__lt=lease_expired)
+        | Q(status=DeliveryStatus.QUEUED, enqueued_at__lt=lost)
+        | Q(status=DeliveryStatus.QUEUED, enqueued_at__isnull=True, created_at__lt=lost)
+    )
+    rows = list(
+        Delivery.objects.filter(due)
+        .order_by("group_key", "chunk_index")
+        .values_list("pk", "group_key")[:limit]
+    )
+    # Only the earliest due part of each message: the later ones follow it.
+    first_per_group: dict[str, int] = {}
+    for pk, group_key in rows:
+        first_per_group.setdefault(group_key, pk)
+    for pk in first_per_group.values():
+        enqueue_delivery(pk)
+    complete_open_digests()
+    return len(first_per_group)

@@ -1,0 +1,44 @@
+"""Celery tasks of the notifications queue (routed by module in settings)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+
+from notifications import alerts, digest, housekeeping, services
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def deliver_message(*, delivery_id: int) -> str:
+    """Send one recorded delivery; retries transient failures. Safe to run twice (claimed row)."""
+    outcome = services.deliver(delivery_id)
+    # Longer waits stay in the row (`next_attempt_at`); the minute sweep picks them up.
+    if outcome.retry_in is not None and outcome.retry_in <= settings.TELEGRAM_MAX_COUNTDOWN_SECONDS:
+        services.enqueue_delivery(delivery_id, countdown=outcome.retry_in)
+    return outcome.status
+
+
+@shared_task(acks_late=True)
+def send_inventory_digest() -> list[int]:
+    """Drain unnotified stock changes into per-owner digests and queue them. Safe to re-run."""
+    return digest.build_digests()
+
+
+@shared_task(acks_late=True)
+def sweep_pending_deliveries() -> int:
+    """Re-queue due retries and deliveries of crashed workers; close finished digests; flush
+    waiting admin alerts. Safe to re-run."""
+    alerts.flush()
+    return services.sweep_pending()
+
+
+@shared_task(acks_late=True)
+def flush_admin_alerts() -> int:
+    """Send the waiting admin alerts, grouped and capped. Safe to re-run."""
+    return len(alerts.flush())
+
+
+@shared_task(acks_late=True)
+def purge_old_notification_records() -> dict[str, int]:
+    """Apply the retention settings to deliveries, outbox, digests and import runs."""
+    return housekeeping.purge_old_records()

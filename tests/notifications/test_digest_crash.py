@@ -1,0 +1,152 @@
+"""A worker killed between Telegram accepting a digest part and recording it: the digest is sent
+again after a restart and every change row is eventually reported and marked — never lost.
+
+The digest runs in a real `celery worker` subprocess; the sandbox records the second part (Telegram
+has it) and holds its answer, the worker is SIGKILLed, then a fresh worker and the minute sweep
+(queued here as beat would) finish the job.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from inventory.models import InventoryChange, Location
+from notifications.models import Delivery, DeliveryStatus, Digest
+from notifications.tasks import send_inventory_digest, sweep_pending_deliveries
+from tenancy.models import Owner, Role
+
+from .conftest import TOKEN, chat_of, d, make_person, wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+class WorkerProcess:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "celery_app",
+                "worker",
+                "-Q",
+                "notifications",
+                "-P",
+                "threads",
+                "-c",
+                "2",
+                "--without-gossip",
+                "--without-mingle",
+                "-l",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def worker_env(sandbox, redis_client) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key != "REDIS_DB"}
+    db = connection.settings_dict
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+        REDIS_URL=settings.REDIS_URL,
+        TELEGRAM_PROVIDER="telegram",
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_URL=sandbox.url,
+        TELEGRAM_TIMEOUT="30",
+        TELEGRAM_CHAT_RATE="20",
+        TELEGRAM_SENDING_LEASE_SECONDS="2",
+        TELEGRAM_RETRY_BASE_SECONDS="0.5",
+    )
+    return env
+
+
+@pytest.fixture
+def workers(worker_env) -> Iterator[list[WorkerProcess]]:
+    started: list[WorkerProcess] = []
+    yield started
+    for worker in started:
+        worker.kill()
+
+
+def test_killing_the_worker_between_send_and_mark_resends_never_loses(
+    sandbox, worker_env, workers
+) -> None:
+    owner = Owner.objects.create(name="Крупный клиент")
+    chat = chat_of(make_person(owner, Role.OWNER))
+    for i in range(300):
+        InventoryChange.objects.create(
+            owner=owner,
+            location=Location.WAREHOUSE,
+            item_name=f"Ингредиент номер {i:03d}",
+            source="warehouse_adjust",
+            quantity_before=d("0"),
+            quantity_after=d("1.5"),
+        )
+    # Part 1 is answered; part 2 is recorded (Telegram has it) but its answer never comes.
+    sandbox.hang_after(1)
+    first = WorkerProcess(worker_env)
+    workers.append(first)
+    first.start()
+    send_inventory_digest.delay()
+
+    wait_for(lambda: len(sandbox.sent_to(chat)) == 2, timeout=60)
+    time.sleep(0.5)
+    first.kill()
+
+    digest = Digest.objects.get(owner=owner)
+    assert len(digest.chunks) >= 3
+    in_flight = Delivery.objects.get(digest=digest, chunk_index=1)
+    assert in_flight.status == DeliveryStatus.SENDING  # sent, but never recorded as sent
+    assert InventoryChange.objects.filter(owner=owner, is_notified=True).count() == 0
+
+    sandbox.clear_faults()
+    second = WorkerProcess(worker_env)
+    workers.append(second)
+    second.start()
+
+    def finished() -> bool:
+        sweep_pending_deliveries.delay()  # what beat queues every minute
+        return not InventoryChange.objects.filter(owner=owner, is_notified=False).exists()
+
+    wait_for(finished, timeout=90, interval=2.0)
+
+    texts = [message.text for message in sandbox.sent_to(chat)]
+    # Every part arrived, in order; only the part in flight at the crash came twice.
+    assert texts[0] == digest.chunks[0]
+    assert texts[1] == texts[2] == digest.chunks[1]
+    assert texts[3:] == digest.chunks[2:]
+    reported = {line for text in texts for line in text.split("\n")[1:]}
+    assert all(f"• Ингредиент номер {i:03d}: +1,5" in reported for i in range(300))
+    digest.refresh_from_db()
+    assert digest.completed_at is not None
+    assert set(Delivery.objects.filter(digest=digest).values_list("status", flat=True)) == {
+        DeliveryStatus.SENT
+    }
