@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from audit.models import AuditEntry
 from inventory.models import ChangeSource, Inventory, InventoryChange, Location, Recipe
 from inventory.services import create_default_containers
+from notifications.models import Delivery
 from tasks_app.models import Task, TaskStatus
 from tasks_app.services import evaluate_restock
 from tests.vendista.coffee import (
@@ -396,7 +397,8 @@ def test_402_suspends_the_owner_and_audits_once(sandbox, shop, owner):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_402_marks_payment_required_once_when_two_workers_race(sandbox, shop):
+def test_402_marks_payment_required_once_when_two_workers_race(sandbox, shop, settings):
+    settings.ADMIN_TELEGRAM_CHAT_ID = "-100500"
     owner = connect_owner(shop)
     barrier = threading.Barrier(6)
     results: list[bool] = []
@@ -418,6 +420,10 @@ def test_402_marks_payment_required_once_when_two_workers_race(sandbox, shop):
 
     assert sorted(results) == [False] * 5 + [True]
     assert AuditEntry.objects.filter(action="vendista.payment_required").count() == 1
+    # The admin's notice was handed to Telegram delivery exactly once.
+    notices = Delivery.objects.filter(template="payment_required")
+    assert notices.count() == 1
+    assert notices.get().recipient == "-100500"
 
 
 def test_payment_check_reactivates_only_when_token_and_data_call_work(sandbox, shop, owner):
