@@ -12,6 +12,7 @@ from notifications import events
 from notifications.models import Delivery
 from tasks_app.models import Task
 from tenancy.models import Owner, Role
+from tests.foundation.test_settings import PROD_SECRETS
 
 from .conftest import chat_of, make_person, make_terminal
 
@@ -109,12 +110,9 @@ def test_cancellation_goes_to_the_assignee(team) -> None:
 
 def test_prod_with_telegram_provider_and_no_token_fails_naming_the_variable() -> None:
     env = {
+        **PROD_SECRETS,
         "PATH": "/usr/bin:/bin",
-        "AGENT_ENV": "PROD",
         "DEBUG": "0",
-        "SECRET_KEY": "x" * 40,
-        "ALLOWED_HOSTS": "example.com",
-        "METRICS_TOKEN": "m",
         "TELEGRAM_PROVIDER": "telegram",
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
