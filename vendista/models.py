@@ -22,7 +22,9 @@ class PaymentStatus(models.TextChoices):
 
 class TaxSystem(models.TextChoices):
     NONE = "", _("Not set")
+    # xgettext:no-python-format
     INCOME_6 = "income_6", _("Simplified, 6% of income")
+    # xgettext:no-python-format
     INCOME_EXPENSE_15 = "income_expense_15", _("Simplified, 15% of income minus expenses")
 
 
