@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -25,6 +27,17 @@ def _queued(redis_client, task: str) -> int:
     return [json.loads(message)["headers"]["task"] for message in raw].count(task)
 
 
+@contextmanager
+def scheduler_for(celery_app: Celery) -> Iterator[DatabaseScheduler]:
+    """A database scheduler whose final sync runs now, while the test database exists (it
+    registers a multiprocessing finalizer that would otherwise sync at interpreter exit)."""
+    scheduler = DatabaseScheduler(app=celery_app)
+    try:
+        yield scheduler
+    finally:
+        scheduler._finalize()
+
+
 def _tick_until_idle(scheduler: DatabaseScheduler) -> None:
     # tick() applies at most one due entry per call and answers 0 while more are due.
     for _ in range(10):
@@ -34,8 +47,11 @@ def _tick_until_idle(scheduler: DatabaseScheduler) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_schedule_is_loaded_into_the_database_with_moscow_crontabs() -> None:
-    with time_machine.travel(datetime(2026, 11, 29, 12, 0, tzinfo=MOSCOW), tick=False):
-        DatabaseScheduler(app=app)
+    with (
+        time_machine.travel(datetime(2026, 11, 29, 12, 0, tzinfo=MOSCOW), tick=False),
+        scheduler_for(app),
+    ):
+        pass
 
     stored = PeriodicTask.objects.select_related("crontab").get(name=CODE_ENTRY)
     assert stored.task == TASK
@@ -80,19 +96,19 @@ def test_moscow_crontab_hours_away_fires_at_the_right_instant(
     settings.TIME_ZONE = server_time_zone
     with time_machine.travel(datetime(2026, 11, 29, 22, 0, tzinfo=MOSCOW), tick=False) as clock:
         task = TASK if origin == "config/beat.py" else _staff_entry()
-        scheduler = DatabaseScheduler(app=app)
-        _tick_until_idle(scheduler)
-        assert _queued(redis_client, task) == 0
-
-        for hour, minute in [(0, 0), (1, 0), (2, 0), (3, 0), (3, 29)]:
-            clock.move_to(datetime(2026, 11, 30, hour, minute, 50, tzinfo=MOSCOW))
+        with scheduler_for(app) as scheduler:
             _tick_until_idle(scheduler)
-        assert _queued(redis_client, task) == 0, "fired before 03:30 Moscow"
+            assert _queued(redis_client, task) == 0
 
-        clock.move_to(datetime(2026, 11, 30, 3, 30, 1, tzinfo=MOSCOW))
-        _tick_until_idle(scheduler)
-        assert _queued(redis_client, task) == 1, "did not fire at 03:30 Moscow"
+            for hour, minute in [(0, 0), (1, 0), (2, 0), (3, 0), (3, 29)]:
+                clock.move_to(datetime(2026, 11, 30, hour, minute, 50, tzinfo=MOSCOW))
+                _tick_until_idle(scheduler)
+            assert _queued(redis_client, task) == 0, "fired before 03:30 Moscow"
 
-        clock.move_to(datetime(2026, 11, 30, 3, 45, tzinfo=MOSCOW))
-        _tick_until_idle(scheduler)
-        assert _queued(redis_client, task) == 1, "fired twice"
+            clock.move_to(datetime(2026, 11, 30, 3, 30, 1, tzinfo=MOSCOW))
+            _tick_until_idle(scheduler)
+            assert _queued(redis_client, task) == 1, "did not fire at 03:30 Moscow"
+
+            clock.move_to(datetime(2026, 11, 30, 3, 45, tzinfo=MOSCOW))
+            _tick_until_idle(scheduler)
+            assert _queued(redis_client, task) == 1, "fired twice"
