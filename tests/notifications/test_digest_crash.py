@@ -8,22 +8,17 @@ has it) and holds its answer, the worker is SIGKILLed, then a fresh worker and t
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from inventory.models import InventoryChange, Location
 from notifications.models import Delivery, DeliveryStatus, Digest
 from notifications.tasks import send_inventory_digest, sweep_pending_deliveries
 from tenancy.models import Owner, Role
+from tests.helpers.worker import WorkerProcess, worker_environment
 
 from .conftest import TOKEN, chat_of, d, make_person, wait_for
 
@@ -31,52 +26,9 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-class WorkerProcess:
-    def __init__(self, env: dict[str, str]) -> None:
-        self.env = env
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "celery_app",
-                "worker",
-                "-Q",
-                "notifications",
-                "-P",
-                "threads",
-                "-c",
-                "2",
-                "--without-gossip",
-                "--without-mingle",
-                "-l",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-
 @pytest.fixture
 def worker_env(sandbox, redis_client) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key != "REDIS_DB"}
-    db = connection.settings_dict
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
-        REDIS_URL=settings.REDIS_URL,
+    return worker_environment(
         TELEGRAM_PROVIDER="telegram",
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_API_URL=sandbox.url,
@@ -85,7 +37,6 @@ def worker_env(sandbox, redis_client) -> dict[str, str]:
         TELEGRAM_SENDING_LEASE_SECONDS="2",
         TELEGRAM_RETRY_BASE_SECONDS="0.5",
     )
-    return env
 
 
 @pytest.fixture
@@ -112,7 +63,7 @@ def test_killing_the_worker_between_send_and_mark_resends_never_loses(
         )
     # Part 1 is answered; part 2 is recorded (Telegram has it) but its answer never comes.
     sandbox.hang_after(1)
-    first = WorkerProcess(worker_env)
+    first = WorkerProcess(worker_env, queues="notifications", pool="threads", concurrency=2)
     workers.append(first)
     first.start()
     send_inventory_digest.delay()
@@ -128,7 +79,7 @@ def test_killing_the_worker_between_send_and_mark_resends_never_loses(
     assert InventoryChange.objects.filter(owner=owner, is_notified=True).count() == 0
 
     sandbox.clear_faults()
-    second = WorkerProcess(worker_env)
+    second = WorkerProcess(worker_env, queues="notifications", pool="threads", concurrency=2)
     workers.append(second)
     second.start()
 

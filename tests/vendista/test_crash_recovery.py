@@ -5,22 +5,18 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from inventory.models import Inventory, InventoryChange, Location
 from tasks_app.models import Task
+from tests.helpers.worker import WorkerProcess, worker_environment
 from tests.vendista.coffee import configure, connect_owner, sync
 from vendista import services, tasks
 from vendista.client import MOSCOW
@@ -28,7 +24,6 @@ from vendista.models import ImportRun, RunStatus, Terminal, Transaction
 from vendista.sandbox import VendistaSandbox, generate_account
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-ROOT = Path(__file__).resolve().parents[2]
 KILL_AT_PAGES = (3, 6, 9)
 
 
@@ -60,60 +55,6 @@ def snapshot(owner_id: int) -> dict[str, Any]:
             for t in Task.objects.filter(owner_id=owner_id)
         ),
     }
-
-
-def start_worker(sandbox_url: str) -> subprocess.Popen[bytes]:
-    database = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": (
-            f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
-            f"{database['NAME']}"
-        ),
-        "REDIS_URL": settings.REDIS_URL,
-        "REDIS_DB": "",
-        "VENDISTA_API_URL": sandbox_url,
-        "VENDISTA_PAGE_SIZE": "100",
-        "VENDISTA_RATE_PER_TOKEN": "1000",
-        "VENDISTA_RATE_GLOBAL": "1000",
-        "VENDISTA_LOCK_TTL": "5",
-        "PROMETHEUS_MULTIPROC_DIR": "",
-    }
-    if database.get("PASSWORD"):
-        env["DATABASE_URL"] = env["DATABASE_URL"].replace(
-            f"{database['USER']}@", f"{database['USER']}:{database['PASSWORD']}@"
-        )
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "celery_app",
-            "worker",
-            "-Q",
-            "imports",
-            "-P",
-            "prefork",
-            "-c",
-            "1",
-            "-n",
-            "crash-test@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-l",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
-
-
-def pool_children(pid: int) -> list[int]:
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in children.read_text().split()] if children.exists() else []
 
 
 def wait_for(condition: Any, timeout: float, what: str) -> None:
@@ -155,7 +96,16 @@ def test_sigkill_mid_import_loses_nothing_and_double_counts_nothing(sandbox):
     # Slow pages so the worker can be killed between them.
     sandbox.set_faults(latency_s=0.12)
 
-    worker = start_worker(sandbox.url)
+    worker = WorkerProcess(
+        worker_environment(
+            VENDISTA_API_URL=sandbox.url,
+            VENDISTA_PAGE_SIZE="100",
+            VENDISTA_RATE_PER_TOKEN="1000",
+            VENDISTA_RATE_GLOBAL="1000",
+            VENDISTA_LOCK_TTL="5",
+        ),
+        queues="imports",
+    ).start()
     try:
         run_id = tasks.enqueue(owner.pk, window_kind="last_7_days", trigger="test")
         assert run_id is not None
@@ -166,7 +116,7 @@ def test_sigkill_mid_import_loses_nothing_and_double_counts_nothing(sandbox):
                 90,
                 f"page {pages}",
             )
-            children = pool_children(worker.pid)
+            children = worker.pool_children()
             assert children, "the worker has no pool process"
             for child in children:
                 os.kill(child, signal.SIGKILL)
@@ -184,8 +134,7 @@ def test_sigkill_mid_import_loses_nothing_and_double_counts_nothing(sandbox):
             "the import to finish",
         )
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=30)
+        worker.stop()
 
     run = ImportRun.objects.get(pk=run_id)
     assert kills == len(KILL_AT_PAGES)
