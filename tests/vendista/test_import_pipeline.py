@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import Counter
 from datetime import date, datetime, timedelta
@@ -39,6 +40,7 @@ from vendista.models import (
     Transaction,
     VendistaAccount,
 )
+from vendista.sandbox import generate_account
 
 pytestmark = pytest.mark.django_db
 FIRST_DAY = LAST_DAY - timedelta(days=2)
@@ -556,3 +558,60 @@ def test_unknown_terminal_sales_of_a_terminal_without_recipes_need_one(sandbox, 
     assert DeductionState.NEEDS_RECIPE in states
     terminal = Terminal.objects.get(owner=owner, vendista_id=busiest)
     assert set(rows.values_list("terminal_id", flat=True)) == {terminal.pk}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_owners_importing_at_once_share_the_overall_limit(sandbox, shop, vendista_settings):
+    """Per-owner limits are generous here; the overall one (4 requests/s) binds both owners."""
+    from django.db import connections
+
+    vendista_settings.VENDISTA_RATE_GLOBAL = 4.0
+    second = generate_account(
+        "other-login",
+        "other-password",
+        seed="other",
+        terminals=2,
+        days=3,
+        per_day=120,
+        machine_items=6,
+        end=LAST_DAY,
+    )
+    sandbox.add_account(second)
+    owners = [connect_owner(shop, "Первый"), connect_owner(second, "Второй")]
+    sandbox.reset_request_log()
+    errors: list[BaseException] = []
+
+    def run(owner_id: int) -> None:
+        try:
+            services.run_now(owner_id, window=window(FIRST_DAY, LAST_DAY), trigger="test")
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(owner.pk,)) for owner in owners]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert not errors
+    log = sandbox.request_log()
+    stamps = sorted(r.timestamp for r in log)
+    assert len(stamps) >= 12
+    # A bucket of 4 tokens refilled at 4/s: after the first 4, one request per quarter second.
+    assert stamps[-1] - stamps[0] >= (len(stamps) - 4) / 4 - 0.05
+    logins = {r.params.get("login") for r in log if r.path == "/token"}
+    assert logins == {"shop-login", "other-login"}
+
+
+def test_one_owner_is_paced_at_its_own_limit(sandbox, shop, owner, vendista_settings):
+    vendista_settings.VENDISTA_RATE_PER_TOKEN = 5.0
+    sandbox.reset_request_log()
+
+    import_window(owner, FIRST_DAY, LAST_DAY)
+
+    stamps = [r.timestamp for r in sandbox.request_log("/transactions")]
+    assert len(stamps) >= 4
+    gaps = [later - earlier for earlier, later in itertools.pairwise(stamps)]
+    assert min(gaps) >= 0.19  # 5 requests/s for this owner's token

@@ -1,0 +1,70 @@
+"""Redis token buckets shared by every process (config/ratelimit.py)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from config.ratelimit import Bucket, RateLimiter, RateLimitTimeout
+
+
+def test_a_bucket_hands_out_tokens_at_its_rate(redis_client) -> None:
+    limiter = RateLimiter(redis_client)
+    bucket = Bucket("test:rate", rate=10.0)
+    started = time.monotonic()
+    for _ in range(6):
+        limiter.acquire([bucket])
+    # The first token is there at once; five more need half a second at 10/s.
+    assert time.monotonic() - started >= 0.45
+
+
+def test_several_buckets_are_taken_together_or_not_at_all(redis_client) -> None:
+    limiter = RateLimiter(redis_client)
+    slow, fast = Bucket("test:slow", rate=0.5), Bucket("test:fast", rate=100.0, burst=5)
+
+    assert limiter.try_acquire([slow, fast]) == 0
+    wait = limiter.try_acquire([slow, fast])
+
+    assert 1.5 < wait <= 2.0  # the slow bucket decides
+    # The refused call took nothing from the fast bucket: it still has its burst minus one.
+    assert [limiter.try_acquire([fast]) for _ in range(4)] == [0, 0, 0, 0]
+
+
+def test_acquire_gives_up_at_its_deadline(redis_client) -> None:
+    limiter = RateLimiter(redis_client)
+    bucket = Bucket("test:deadline", rate=0.1)
+    limiter.acquire([bucket])
+    with pytest.raises(RateLimitTimeout) as raised:
+        limiter.acquire([bucket], timeout=0.5)
+    assert raised.value.wait > 9
+
+
+def test_limits_hold_across_clients_and_threads(redis_client) -> None:
+    """Four threads with their own Redis connections share one 20/s bucket."""
+    times: list[float] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        limiter = RateLimiter(redis_client.__class__.from_url(_url(redis_client)))
+        for _ in range(5):
+            limiter.acquire([Bucket("test:shared", rate=20.0)])
+            with lock:
+                times.append(time.monotonic())
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    times.sort()
+    assert len(times) == 20
+    # 20 tokens at 20/s (one ready at once): at least 19/20 s from the first to the last.
+    assert times[-1] - times[0] >= 0.9
+
+
+def _url(client) -> str:
+    kwargs = client.connection_pool.connection_kwargs
+    return f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs['db']}"
