@@ -17,12 +17,17 @@ from typing import Any
 
 from config.pii import mask_text
 
+# Holds the message as it was masked: a record whose message was replaced since is masked again.
 _MASKED_FLAG = "_pii_masked"
 
 
 def mask_record(record: logging.LogRecord) -> logging.LogRecord:
-    """Merge the arguments into the message, mask it; mask exception and stack text. Idempotent."""
-    if getattr(record, _MASKED_FLAG, False):
+    """Merge the arguments into the message, mask it; mask exception and stack text. Idempotent.
+
+    A record counts as masked only while it still carries the message that was masked:
+    `logging.makeLogRecord` (records rebuilt from another process) has the factory make an
+    empty record and only then fills in the real message."""
+    if not record.args and getattr(record, _MASKED_FLAG, None) == record.msg:
         return record
     try:
         message = record.getMessage()
@@ -36,7 +41,7 @@ def mask_record(record: logging.LogRecord) -> logging.LogRecord:
         record.exc_text = mask_text(record.exc_text)
     if record.stack_info:
         record.stack_info = mask_text(record.stack_info)
-    setattr(record, _MASKED_FLAG, True)
+    setattr(record, _MASKED_FLAG, record.msg)
     return record
 
 

@@ -390,6 +390,8 @@ if IS_PROD and PAYMENTS_PROVIDER == "yookassa":
 # Reports: signed download links expire; thickness verdicts by thresholds in micrometres.
 REPORTS_LINK_TTL_S = env_int("REPORTS_LINK_TTL_S", 7 * 24 * 3600, minimum=60)
 REPORTS_MAX_DELIVERY_ATTEMPTS = env_int("REPORTS_MAX_DELIVERY_ATTEMPTS", 5, minimum=1)
+# First retry delay of a transient delivery failure, seconds (doubles per attempt, at most 600).
+REPORTS_RETRY_BASE_SECONDS = env_float("REPORTS_RETRY_BASE_SECONDS", 15.0, minimum=0.1)
 REPORTS_THICKNESS_REPAINTED_UM = env_int("REPORTS_THICKNESS_REPAINTED_UM", 180, minimum=1)
 REPORTS_THICKNESS_PUTTY_UM = env_int("REPORTS_THICKNESS_PUTTY_UM", 300, minimum=1)
 if REPORTS_THICKNESS_PUTTY_UM <= REPORTS_THICKNESS_REPAINTED_UM:

@@ -32,5 +32,6 @@ def deliver_report(self: Any, *, report_id: str, channel: str) -> str:
             report_id, channel, final_attempt=self.request.retries + 1 >= max_attempts
         )
     except services.TransientDeliveryError as exc:
-        countdown = exc.retry_after or min(600, 15 * 2**self.request.retries)
+        base = settings.REPORTS_RETRY_BASE_SECONDS
+        countdown = exc.retry_after or min(600, base * 2**self.request.retries)
         raise self.retry(exc=exc, countdown=countdown, max_retries=max_attempts) from exc

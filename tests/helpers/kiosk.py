@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import itertools
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from django.utils import timezone
 from rest_framework.test import APIClient
 
-from kiosk.models import Kiosk
+from kiosk.models import Kiosk, Session
+from payments.models import PaymentIntent
 from tenancy.models import Owner
 
 _counter = itertools.count(1)
@@ -56,6 +60,33 @@ def make_kiosk(owner: Owner | None = None, **fields: Any) -> KioskClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Kiosk {token}")
     return KioskClient(kiosk=kiosk, token=token, client=client)
+
+
+def paid_session(
+    k: KioskClient,
+    session_type: str = "thickness",
+    *,
+    email: str = "client@example.com",
+    phone: str = "+79161234567",
+) -> Session:
+    """An active session of the kiosk with a succeeded payment: ready for its report."""
+    session = Session.objects.create(
+        kiosk=k.kiosk,
+        type=session_type,
+        contact_email=email,
+        contact_phone=phone,
+        ttl_ms=60_000,
+        expires_at=timezone.now() + timedelta(minutes=1),
+    )
+    PaymentIntent.objects.create(
+        session=session,
+        amount=30000,
+        provider="dev",
+        status="succeeded",
+        idempotency_key=f"vk-intent-{uuid.uuid4()}",
+        expires_at=timezone.now() + timedelta(minutes=15),
+    )
+    return session
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.2) -> Any:

@@ -40,6 +40,16 @@ def test_masking_is_idempotent() -> None:
     assert mask_record(record).getMessage() == "to a***@c.ru"
 
 
+def test_record_rebuilt_by_make_log_record_is_masked_by_the_handler_filter() -> None:
+    """`makeLogRecord` has the factory mask an empty record, then fills in the real message."""
+    record = logging.makeLogRecord({"msg": "client ivan@mail.ru, +79161234567", "args": None})
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(PiiMaskingFilter())
+    handler.handle(record)
+    assert stream.getvalue() == "client i***@mail.ru, +7******4567\n"
+
+
 def test_settings_put_the_filter_on_the_console_handler(settings) -> None:
     assert settings.LOGGING["handlers"]["console"]["filters"] == ["pii"]
     assert settings.LOGGING["filters"]["pii"]["()"] == "config.logging.PiiMaskingFilter"

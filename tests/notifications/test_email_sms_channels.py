@@ -24,7 +24,6 @@ from urllib.parse import parse_qs
 import pytest
 import requests
 import responses
-from aiosmtpd.controller import Controller
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
@@ -33,6 +32,9 @@ from notifications.channels.dev import DevOutboxChannel
 from notifications.channels.email import SendGridEmailChannel, SmtpEmailChannel
 from notifications.channels.sms import SmscSmsChannel, TwilioSmsChannel, normalize_phone
 from tests.foundation.test_settings import PROD_SECRETS
+from tests.helpers.smsc import SMSC_PASSWORD, SMSC_URL
+from tests.helpers.smsc import smsc_settings as smsc_settings_of_tests
+from tests.helpers.smtp import RecordingSmtpHandler, free_port, local_smtp_server
 
 ROOT = Path(__file__).resolve().parents[2]
 EMAIL = "ivan.petrov@mail.ru"
@@ -42,16 +44,8 @@ PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\ntraile
 SUBJECT = "Отчёт: диагностика автомобиля"
 TEXT = "Здравствуйте! Отчёт по диагностике автомобиля во вложении."
 SENDGRID_KEY = "SG.test-key-never-logged"
-SMSC_PASSWORD = "smsc-secret-pass"
 TWILIO_SID = "AC" + "0" * 32
 TWILIO_TOKEN = "twilio-secret-token"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _report_message(recipient: str = EMAIL, **extra: Any) -> OutgoingMessage:
@@ -77,49 +71,10 @@ def _assert_no_pii(caplog: pytest.LogCaptureFixture, *secrets: str) -> None:
 # --- SMTP -------------------------------------------------------------------------------------
 
 
-class RecordingSmtpHandler:
-    """Accepts mail; refuses the recipients listed in `refuse` with the given reply."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[list[str], bytes]] = []
-        self.refuse: dict[str, str] = {}
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return self.refuse[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.received.append((list(envelope.rcpt_tos), envelope.original_content))
-        return "250 Message accepted"
-
-
 @pytest.fixture
 def smtp_server() -> Iterator[RecordingSmtpHandler]:
-    handler = RecordingSmtpHandler()
-    port = _free_port()
-    # The test server's own log echoes every address; our channel's log is what is checked.
-    server_log = logging.getLogger("mail.log")
-    server_level = server_log.level
-    server_log.setLevel(logging.WARNING)
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        with override_settings(
-            SMTP_HOST="127.0.0.1",
-            SMTP_PORT=port,
-            SMTP_USER="",
-            SMTP_PASS="",
-            SMTP_USE_TLS=False,
-            SMTP_USE_SSL=False,
-            EMAIL_FROM="Киоск <kiosk@vk.example>",
-            EMAIL_TIMEOUT=5.0,
-        ):
-            yield handler
-    finally:
-        controller.stop()
-        server_log.setLevel(server_level)
+    with local_smtp_server() as handler:
+        yield handler
 
 
 def test_smtp_delivers_russian_text_and_pdf_attachment(smtp_server) -> None:
@@ -183,7 +138,7 @@ def test_smtp_greylisted_recipient_is_transient(smtp_server) -> None:
 
 def test_smtp_server_not_answering_is_transient() -> None:
     with (
-        override_settings(SMTP_HOST="127.0.0.1", SMTP_PORT=_free_port(), SMTP_USE_TLS=False),
+        override_settings(SMTP_HOST="127.0.0.1", SMTP_PORT=free_port(), SMTP_USE_TLS=False),
         pytest.raises(DeliveryError) as error,
     ):
         SmtpEmailChannel().send(_report_message())
@@ -394,7 +349,7 @@ def test_sendgrid_timeout_is_transient(sendgrid_sandbox) -> None:
 
 def test_sendgrid_unreachable_is_transient(sendgrid_sandbox) -> None:
     with (
-        override_settings(SENDGRID_API_URL=f"http://127.0.0.1:{_free_port()}"),
+        override_settings(SENDGRID_API_URL=f"http://127.0.0.1:{free_port()}"),
         pytest.raises(DeliveryError) as error,
     ):
         SendGridEmailChannel().send(_report_message())
@@ -432,18 +387,10 @@ def test_invalid_phone_is_permanent(raw: str) -> None:
 
 # --- SMSC.ru ----------------------------------------------------------------------------------
 
-SMSC_URL = "https://smsc.test/sys/send.php"
-
 
 @pytest.fixture
 def smsc_settings() -> Iterator[None]:
-    with override_settings(
-        SMSC_LOGIN="vk-login",
-        SMSC_PASSWORD=SMSC_PASSWORD,
-        SMSC_API_URL="https://smsc.test/",
-        SMS_FROM="VendKiosk",
-        SMS_TIMEOUT=4.0,
-    ):
+    with smsc_settings_of_tests():
         yield
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -15,38 +14,17 @@ from pypdf import PdfReader
 
 from audit.models import AuditEntry
 from kiosk.models import Session
-from payments.models import PaymentIntent
 from reports import services
 from reports.models import Report, ReportDelivery
-from tests.helpers.kiosk import THICKNESS, make_kiosk
+from tests.helpers.kiosk import THICKNESS, make_kiosk, paid_session
 
 pytestmark = pytest.mark.django_db
-
-
-def _paid_session(k, session_type: str = "thickness") -> Session:
-    session = Session.objects.create(
-        kiosk=k.kiosk,
-        type=session_type,
-        contact_email="client@example.com",
-        contact_phone="+79161234567",
-        ttl_ms=60_000,
-        expires_at=timezone.now() + timedelta(minutes=1),
-    )
-    PaymentIntent.objects.create(
-        session=session,
-        amount=30000,
-        provider="dev",
-        status="succeeded",
-        idempotency_key=f"vk-intent-{uuid.uuid4()}",
-        expires_at=timezone.now() + timedelta(minutes=15),
-    )
-    return session
 
 
 def test_thickness_report_has_verdicts_by_threshold(redis_client, settings, tmp_path) -> None:
     settings.MEDIA_ROOT = tmp_path
     k = make_kiosk()
-    session = _paid_session(k)
+    session = paid_session(k)
     response = k.client.post(
         "/api/reports/thickness", {"session_id": str(session.pk), **THICKNESS}, format="json"
     )
@@ -67,7 +45,7 @@ def test_signed_link_expires(redis_client, settings, tmp_path) -> None:
     settings.MEDIA_ROOT = tmp_path
     settings.REPORTS_LINK_TTL_S = 3600
     k = make_kiosk()
-    report = Report.objects.create(session=_paid_session(k), kind="thickness", data=THICKNESS)
+    report = Report.objects.create(session=paid_session(k), kind="thickness", data=THICKNESS)
     services.generate(report.pk)
     report.refresh_from_db()
     path = services.download_url(report).removeprefix(settings.PUBLIC_BASE_URL)
@@ -87,7 +65,7 @@ def test_unpaid_or_wrong_kind_session_gets_no_report(redis_client) -> None:
     )
     body = {"session_id": str(session.pk), "dtc_codes": []}
     assert k.client.post("/api/reports/diagnostics", body, format="json").status_code == 409
-    paid = _paid_session(k, "thickness")
+    paid = paid_session(k, "thickness")
     body = {"session_id": str(paid.pk), "dtc_codes": []}
     assert k.client.post("/api/reports/diagnostics", body, format="json").status_code == 409
     assert not Report.objects.exists()
@@ -96,7 +74,7 @@ def test_unpaid_or_wrong_kind_session_gets_no_report(redis_client) -> None:
 def test_admin_resend_requeues_failed_deliveries_and_is_audited(redis_client, client) -> None:
     k = make_kiosk()
     report = Report.objects.create(
-        session=_paid_session(k), kind="thickness", data=THICKNESS, status="failed"
+        session=paid_session(k), kind="thickness", data=THICKNESS, status="failed"
     )
     ReportDelivery.objects.create(
         report=report, channel="sms", recipient="+79161234567", status="failed", last_error="x"
