@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F
@@ -358,6 +359,20 @@ def deliver(report_id: Any, channel: str, *, final_attempt: bool) -> str:
             return DeliveryStatus.FAILED
         ReportDelivery.objects.filter(pk=delivery.pk).update(last_error=str(exc)[:2000])
         raise TransientDeliveryError(str(exc), exc.retry_after) from exc
+    except ImproperlyConfigured as exc:
+        # The channel cannot be built (a provider without its credentials): retrying will not
+        # help, and the failure must show in the admin rather than leave the delivery pending.
+        _fail_delivery(report, delivery, f"configuration: {exc}", permanent=True)
+        return DeliveryStatus.FAILED
+    except Exception as exc:
+        # Anything else from a provider library: retried like a transient failure, and
+        # recorded as failed on the last attempt — never left pending.
+        error = f"{type(exc).__name__}: {exc}"
+        if final_attempt:
+            _fail_delivery(report, delivery, error, permanent=False)
+            return DeliveryStatus.FAILED
+        ReportDelivery.objects.filter(pk=delivery.pk).update(last_error=error[:2000])
+        raise TransientDeliveryError(error, None) from exc
     with transaction.atomic():
         ReportDelivery.objects.filter(pk=delivery.pk).update(
             status=DeliveryStatus.SENT,

@@ -183,3 +183,19 @@ def test_admin_resend_sends_a_failed_delivery_again_once_fixed_and_is_audited(
     delivered = AuditEntry.objects.filter(action="report.delivered", object_id=str(report.pk))
     assert sorted(e.summary["channel"] for e in delivered) == ["email", "sms"]
     assert all(e.created_at > resend.created_at for e in delivered if e.summary["channel"] == "sms")
+
+
+def test_a_provider_without_its_settings_fails_the_delivery_visibly(
+    celery_worker, redis_client, providers, settings
+) -> None:
+    settings.SMTP_HOST = ""  # EMAIL_PROVIDER=smtp with no server: a configuration error
+    k = make_kiosk()
+    report = _request_report(k, paid_session(k, email=EMAIL, phone=PHONE))
+
+    wait_for(lambda: _status(report, "email") == "failed" and _status(report, "sms") == "sent")
+
+    failed = _delivery(report, "email")
+    assert failed.attempts == 1
+    assert "configuration" in failed.last_error and "SMTP_HOST" in failed.last_error
+    report.refresh_from_db()
+    assert (report.status, report.failed_stage) == ("failed", "email")
