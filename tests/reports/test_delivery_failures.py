@@ -166,6 +166,7 @@ def test_admin_resend_sends_a_failed_delivery_again_once_fixed_and_is_audited(
         "/admin/reports/report/",
         {"action": "resend", "_selected_action": [str(report.pk)]},
         follow=True,
+        headers={"accept-language": "en"},
     )
     assert response.status_code == 200
     assert "Queued again: 1" in [str(m) for m in response.context["messages"]]
