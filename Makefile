@@ -34,7 +34,7 @@ typecheck: venv
 
 # Every bench/*_bench.py (not part of make test); each prints name=value lines at its end.
 bench: venv
-	@for script in bench/*_bench.py; do echo "== $$script"; $(VENV)/bin/python "$$script" || exit 1; done
+	@bash deploy/local/bench.sh
 
 services-up: venv
 	$(VENV)/bin/python deploy/local/services.py up
