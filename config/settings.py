@@ -352,8 +352,12 @@ KIOSK_IP_THROTTLE_RATE = env_str("KIOSK_IP_THROTTLE_RATE", "1200/min")
 # Absolute base of links sent to clients (report download link in SMS and in the PDF's QR).
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
-# Payments: "dev" (emulator) or "yookassa". DEV-only emulator knobs.
-PAYMENTS_PROVIDER = env_choice("PAYMENTS_PROVIDER", ("dev", "yookassa"), "dev")
+# Payments: "dev" (the emulator, DEV only) or "yookassa" (PROD's default). Emulator knobs below.
+PAYMENTS_PROVIDER = env_choice(
+    "PAYMENTS_PROVIDER", ("dev", "yookassa"), "yookassa" if IS_PROD else "dev"
+)
+if IS_PROD and PAYMENTS_PROVIDER == "dev":
+    raise EnvError("PAYMENTS_PROVIDER", "the dev emulator cannot take payments with AGENT_ENV=PROD")
 PAYMENTS_CURRENCY = env_str("PAYMENTS_CURRENCY", "RUB")
 PAYMENTS_INTENT_TTL_S = env_int("PAYMENTS_INTENT_TTL_S", 900, minimum=30)
 PAYMENTS_DEV_AUTO_CONFIRM_DELAY_MS = env_int("PAYMENTS_DEV_AUTO_CONFIRM_DELAY_MS", 2000, minimum=0)
@@ -385,7 +389,6 @@ if IS_PROD and PAYMENTS_PROVIDER == "yookassa":
     for _name in ("YOOKASSA_SHOP_ID", "YOOKASSA_SECRET_KEY", "YOOKASSA_WEBHOOK_URL"):
         if not globals()[_name]:
             raise EnvError(_name, "is required when AGENT_ENV=PROD and PAYMENTS_PROVIDER=yookassa")
-# In PROD the dev emulator takes no payments (create answers 409): money needs yookassa.
 
 # Reports: signed download links expire; thickness verdicts by thresholds in micrometres.
 REPORTS_LINK_TTL_S = env_int("REPORTS_LINK_TTL_S", 7 * 24 * 3600, minimum=60)
@@ -418,6 +421,8 @@ LOGGING = {
         "twilio": {"level": "WARNING"},
         # urllib3 logs request lines (with query strings: Vendista's token) at DEBUG.
         "urllib3": {"level": "INFO"},
+        # WeasyPrint narrates every rendering step at INFO.
+        "weasyprint.progress": {"level": "WARNING"},
     },
 }
 

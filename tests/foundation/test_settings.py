@@ -106,6 +106,10 @@ PROD_SECRETS = {
     "ALLOWED_HOSTS": "vk.example",
     "METRICS_TOKEN": "scrape-token",
     "VENDISTA_ENCRYPTION_KEYS": "1oE3JpCIgUq9Al6yFQw4Fq2QzrRCrPj8BiSkqCWr8UM=",
+    # PROD takes payments through YooKassa.
+    "YOOKASSA_SHOP_ID": "123456",
+    "YOOKASSA_SECRET_KEY": "live_secret",
+    "YOOKASSA_WEBHOOK_URL": "https://vk.example/api/payments/webhook",
 }
 
 
@@ -136,3 +140,9 @@ def test_env_example_lists_every_variable_the_settings_read() -> None:
     listed = set(re.findall(r"^#?\s*([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
     assert read, "no env reads found: the pattern is stale"
     assert read <= listed, f"missing from .env.example: {sorted(read - listed)}"
+
+
+def test_prod_refuses_the_payment_emulator() -> None:
+    result = _start({**PROD_SECRETS, "PAYMENTS_PROVIDER": "dev"}, "manage.py", "check")
+    assert result.returncode == 2
+    assert "PAYMENTS_PROVIDER: the dev emulator cannot take payments" in result.stderr
