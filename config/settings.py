@@ -256,6 +256,8 @@ VENDISTA_MAX_ATTEMPTS = env_int("VENDISTA_MAX_ATTEMPTS", 5, minimum=1)
 VENDISTA_BACKOFF_BASE = env_float("VENDISTA_BACKOFF_BASE", 2.0, minimum=0)
 # Seconds an owner's import lock lives without progress (a killed worker frees it this late).
 VENDISTA_LOCK_TTL = env_int("VENDISTA_LOCK_TTL", 120, minimum=5)
+# Seconds a run waits before trying again while another run of the same owner holds the lock.
+VENDISTA_BUSY_RETRY_SECONDS = env_float("VENDISTA_BUSY_RETRY_SECONDS", 15.0, minimum=0.1)
 # A queued/running run with no progress for this long is abandoned and may be queued again.
 VENDISTA_RUN_STALE_AFTER = env_int("VENDISTA_RUN_STALE_AFTER", 1800, minimum=30)
 

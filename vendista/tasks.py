@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 
 from vendista import services
@@ -35,7 +36,7 @@ def execute_run(self: Any, *, run_id: int) -> dict[str, Any]:
         if self.request.retries >= 120:
             services.fail_run(run_id, f"owner stayed busy: {exc}")
             return {"run_id": run_id, "status": "failed"}
-        raise self.retry(countdown=15, exc=exc) from exc
+        raise self.retry(countdown=settings.VENDISTA_BUSY_RETRY_SECONDS, exc=exc) from exc
     except VendistaUnavailable as exc:
         # Each start of the run counts an attempt; busy waits do not.
         transient = ImportRun.objects.values_list("attempts", flat=True).get(pk=run_id)

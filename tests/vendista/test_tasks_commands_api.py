@@ -209,3 +209,39 @@ def test_every_coffee_schedule_is_defined_in_moscow_time():
         assert str(schedule._orig_day_of_week) in (weekday, "sun" if weekday == "0" else weekday)
     assert SCHEDULE["vendista-import-daily"]["kwargs"]["window"] == "previous_day_and_today"
     assert SCHEDULE["vendista-import-weekly"]["kwargs"]["window"] == "last_7_days"
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_of_one_owner_never_overlap(celery_worker, vendista_settings):
+    vendista_settings.VENDISTA_BUSY_RETRY_SECONDS = 0.5
+    today = timezone.localtime().date()
+    shop = generate_account(
+        "lock-shop", "pw", seed="lock", terminals=2, days=2, per_day=300, end=today
+    )
+    with VendistaSandbox(accounts=[shop]) as server:
+        server.set_faults(latency_s=0.05)
+        vendista_settings.VENDISTA_API_URL = server.url
+        owner = connect_owner(shop)
+        first = tasks.enqueue(
+            owner.pk, window_kind="last_7_days", trigger="test", skip_if_active=False
+        )
+        second = tasks.enqueue(
+            owner.pk, window_kind="history", mode="historical", trigger="test", skip_if_active=False
+        )
+        runs = ImportRun.objects.filter(pk__in=[first, second])
+        deadline = time.monotonic() + 90
+        while runs.exclude(status=RunStatus.SUCCEEDED).exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+    assert all(run.status == RunStatus.SUCCEEDED for run in runs)
+    spans = sorted(
+        (run.started_at, run.finished_at, run.pages_done)
+        for run in runs
+        if run.started_at is not None and run.finished_at is not None
+    )
+    assert len(spans) == 2
+    (_, first_end, first_pages), (second_start, _, second_pages) = spans
+    assert first_pages > 1 and second_pages > 1
+    # The second started only after the first had finished: the owner's lock held it back.
+    assert second_start >= first_end
