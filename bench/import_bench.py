@@ -53,7 +53,8 @@ def setup_django() -> None:
     os.environ["VENDISTA_RATE_PER_TOKEN"] = limit
     os.environ["VENDISTA_RATE_GLOBAL"] = limit
     os.environ["VENDISTA_PAGE_SIZE"] = "1000"
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = ""
+    # prometheus_client turns multiprocess mode on when the variable merely exists.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     import psycopg
 
     admin_url = bench_database_url().rsplit("/", 1)[0] + "/postgres"

@@ -17,14 +17,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def worker_environment(**overrides: str) -> dict[str, str]:
     """This process's environment pointed at the test database and the test Redis database."""
-    env = {key: value for key, value in os.environ.items() if key != "REDIS_DB"}
+    # prometheus_client turns multiprocess mode on when the variable merely exists.
+    dropped = {"REDIS_DB", "PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir"}
+    env = {key: value for key, value in os.environ.items() if key not in dropped}
     db = connection.settings_dict
     credentials = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
         DATABASE_URL=f"postgres://{credentials}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
         REDIS_URL=settings.REDIS_URL,
-        PROMETHEUS_MULTIPROC_DIR="",
     )
     env.update(overrides)
     return env
