@@ -68,6 +68,44 @@ def consumption(
     return dict(totals)
 
 
+# The part of a statement that applies `delta(terminal_id, item_name, qty)` (negative = use) to
+# the owner's machine rows, clamped at zero, and logs one change row per changed row: used alone
+# by `apply_machine_changes`, and inside the import's page statement. Parameters: %(owner)s and
+# %(source)s; it leaves `stock_changed` and `stock_logged` for the rest of the statement.
+MACHINE_CHANGES_SQL = """
+stock_locked AS (
+    SELECT inv.id, inv.current_stock AS before, delta.qty
+    FROM inventory_inventory inv
+    JOIN delta ON inv.terminal_id = delta.terminal_id AND inv.item_name = delta.item_name
+    WHERE inv.owner_id = %(owner)s AND inv.location = 'machine'
+    ORDER BY inv.id
+    FOR UPDATE OF inv
+), stock_changed AS (
+    UPDATE inventory_inventory AS inv
+    SET current_stock = GREATEST(stock_locked.before + stock_locked.qty, 0), updated_at = now()
+    FROM stock_locked
+    WHERE inv.id = stock_locked.id
+    RETURNING inv.terminal_id, inv.item_name, stock_locked.before, inv.current_stock AS after
+), stock_logged AS (
+    INSERT INTO inventory_inventorychange
+        (owner_id, terminal_id, location, item_name, source, quantity_before, quantity_after,
+         created_at, is_notified)
+    SELECT %(owner)s, terminal_id, 'machine', item_name, %(source)s, before, after, now(), false
+    FROM stock_changed
+    WHERE before <> after
+    RETURNING id
+)"""
+
+
+_APPLY_MACHINE_CHANGES_SQL = (
+    "WITH delta AS (SELECT * FROM unnest(%(terminals)s::bigint[], %(names)s::text[], "  # noqa: S608 - constants only
+    "%(deltas)s::numeric[]) AS d(terminal_id, item_name, qty)), "
+    + MACHINE_CHANGES_SQL
+    + " SELECT terminal_id, item_name, before, after, (SELECT count(*) FROM stock_logged)"
+    " FROM stock_changed"
+)
+
+
 def apply_machine_changes(
     owner_id: int,
     changes: Mapping[tuple[int, str], Decimal],
@@ -82,54 +120,18 @@ def apply_machine_changes(
     """
     if not changes:
         return []
-    terminals = [key[0] for key in changes]
-    names = [key[1] for key in changes]
-    deltas = list(changes.values())
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            WITH delta AS (
-                SELECT * FROM unnest(%s::bigint[], %s::text[], %s::numeric[])
-                    AS d(terminal_id, item_name, qty)
-            ), locked AS (
-                SELECT inv.id, inv.current_stock AS before, delta.qty
-                FROM inventory_inventory inv
-                JOIN delta ON inv.terminal_id = delta.terminal_id
-                          AND inv.item_name = delta.item_name
-                WHERE inv.owner_id = %s AND inv.location = 'machine'
-                ORDER BY inv.id
-                FOR UPDATE OF inv
-            )
-            UPDATE inventory_inventory AS inv
-            SET current_stock = GREATEST(locked.before + locked.qty, 0), updated_at = now()
-            FROM locked
-            WHERE inv.id = locked.id
-            RETURNING inv.terminal_id, inv.item_name, locked.before, inv.current_stock
-            """,
-            [terminals, names, deltas, owner_id],
+            _APPLY_MACHINE_CHANGES_SQL,
+            {
+                "terminals": [key[0] for key in changes],
+                "names": [key[1] for key in changes],
+                "deltas": list(changes.values()),
+                "owner": owner_id,
+                "source": source,
+            },
         )
-        changed = [(int(t), str(n), Decimal(b), Decimal(a)) for t, n, b, a in cursor.fetchall()]
-        logged = [row for row in changed if row[2] != row[3]]
-        if logged:
-            cursor.execute(
-                """
-                INSERT INTO inventory_inventorychange
-                    (owner_id, terminal_id, location, item_name, source,
-                     quantity_before, quantity_after, created_at, is_notified)
-                SELECT %s, t, 'machine', n, %s, b, a, now(), false
-                FROM unnest(%s::bigint[], %s::text[], %s::numeric[], %s::numeric[])
-                    AS x(t, n, b, a)
-                """,
-                [
-                    owner_id,
-                    source,
-                    [row[0] for row in logged],
-                    [row[1] for row in logged],
-                    [row[2] for row in logged],
-                    [row[3] for row in logged],
-                ],
-            )
-    return changed
+        return [(int(t), str(n), Decimal(b), Decimal(a)) for t, n, b, a, _ in cursor.fetchall()]
 
 
 def deduct_sales(
