@@ -14,13 +14,17 @@ class DecryptionError(Exception):
     """A stored secret cannot be decrypted with any configured key."""
 
 
-@cache
 def _fernet() -> MultiFernet:
-    keys = list(settings.VENDISTA_ENCRYPTION_KEYS)
+    keys = tuple(settings.VENDISTA_ENCRYPTION_KEYS)
     if not keys:
         # DEV only (PROD refuses to start without keys): a key derived from SECRET_KEY.
         digest = hashlib.sha256(f"vendista:{settings.SECRET_KEY}".encode()).digest()
-        keys = [base64.urlsafe_b64encode(digest).decode()]
+        keys = (base64.urlsafe_b64encode(digest).decode(),)
+    return _multi_fernet(keys)
+
+
+@cache
+def _multi_fernet(keys: tuple[str, ...]) -> MultiFernet:
     return MultiFernet([Fernet(key.encode()) for key in keys])
 
 
@@ -40,5 +44,10 @@ def decrypt(value: str) -> str:
 
 
 def rotate(value: str) -> str:
-    """Re-encrypt a stored value with the newest key."""
-    return _fernet().rotate(value.encode()).decode() if value else ""
+    """Re-encrypt a stored value with the newest key; raises `DecryptionError`."""
+    if not value:
+        return ""
+    try:
+        return _fernet().rotate(value.encode()).decode()
+    except InvalidToken as exc:
+        raise DecryptionError("stored Vendista secret cannot be decrypted") from exc

@@ -11,7 +11,7 @@ and a page is never half applied.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -52,7 +52,6 @@ class PageResult:
     page_number: int = 0
     items_count: int = 0
     items_per_page: int = 0
-    touched_terminals: set[int] = field(default_factory=set)
 
 
 # Strict shapes, so that a malformed value is skipped (counted as invalid), never a failed page.
@@ -290,7 +289,6 @@ def process_page(ctx: ImportContext, page: RawPage, *, robust: bool = False) -> 
     restored = restore_refunded(ctx, set(refs or []))
     result.restored = len(restored)
     touched |= {terminal for terminal, _item in restored}
-    result.touched_terminals = touched
     if ctx.mode == ImportMode.REGULAR and touched:
         outcome = evaluate_restock(ctx.owner_id, touched, recipe_items=ctx.recipe_items)
         result.tasks_created = len(outcome.created)
