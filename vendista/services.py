@@ -91,6 +91,18 @@ def window_for(
     raise ValueError(f"unknown window {kind!r}")
 
 
+def owner_window(owner_id: int, kind: str) -> tuple[datetime, datetime]:
+    """`window_for` an owner: `history` starts at the owner's setup date."""
+    setup = None
+    if kind == "history":
+        setup = (
+            VendistaAccount.objects.filter(owner_id=owner_id)
+            .values_list("setup_date", flat=True)
+            .first()
+        )
+    return window_for(kind, setup=setup)
+
+
 # --- clients and credentials -----------------------------------------------------------------
 
 

@@ -60,16 +60,7 @@ def enqueue(
 ) -> int | None:
     """Record a run and queue its task after commit; None when de-duplicated away."""
     if kind == RunKind.IMPORT and window is None:
-        setup = None
-        if window_kind == "history":
-            from vendista.models import VendistaAccount
-
-            setup = (
-                VendistaAccount.objects.filter(owner_id=owner_id)
-                .values_list("setup_date", flat=True)
-                .first()
-            )
-        window = services.window_for(window_kind or "last_24h", setup=setup)
+        window = services.owner_window(owner_id, window_kind or "last_24h")
     with transaction.atomic():
         run = services.create_run(
             owner_id,
