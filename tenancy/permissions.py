@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from rest_framework import exceptions
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from tenancy.models import Membership, Role
@@ -46,14 +46,24 @@ def resolve_membership(request: Request) -> Membership:
 
 
 class ActsForOwner(BasePermission):
-    """Resolves `request.membership` and checks `view.allowed_roles` (default: every role)."""
+    """Resolves `request.membership` and checks the caller's role.
+
+    `view.allowed_roles` (default: every role) may use the view at all; `view.write_roles`
+    (default: the same) may send anything but GET/HEAD/OPTIONS. A view that needs a finer rule per
+    action overrides `roles_for(request)`.
+    """
 
     def has_permission(self, request: Request, view: Any) -> bool:
         if not (request.user and request.user.is_authenticated):
             return False
         membership = resolve_membership(request)
         request.membership = membership  # type: ignore[attr-defined]
-        allowed = getattr(view, "allowed_roles", tuple(Role))
+        if hasattr(view, "roles_for"):
+            allowed = view.roles_for(request)
+        elif request.method in SAFE_METHODS:
+            allowed = getattr(view, "allowed_roles", tuple(Role))
+        else:
+            allowed = getattr(view, "write_roles", getattr(view, "allowed_roles", tuple(Role)))
         if membership.role not in allowed:
             raise exceptions.PermissionDenied("Your role may not do this.")
         return True

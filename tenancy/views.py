@@ -19,6 +19,7 @@ class OwnerScopedMixin:
     `owner_field` (a lookup path such as "terminal__owner").
     """
 
+    # Roles that may use the view; set `write_roles` too when fewer may change data (ActsForOwner).
     allowed_roles: ClassVar[tuple[str, ...]] = tuple(Role)
     owner_field: ClassVar[str] = "owner"
     request: Any
