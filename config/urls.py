@@ -43,3 +43,22 @@ urlpatterns = [
 
 # --- Kiosks, payments and reports ---
 urlpatterns += [path("", include("kiosk.urls"))]
+
+# --- Vendista finance and connection (issue 6): non-viewset views; viewsets are in config/api.py
+from vendista.api.connection import ConnectionView, CredentialsView, ImportNowView  # noqa: E402
+from vendista.api.finance import DrinkStatsView, FinanceSummaryView, TerminalStatsView  # noqa: E402
+
+urlpatterns += [
+    path("api/finance/summary/", FinanceSummaryView.as_view(), name="finance-summary"),
+    path("api/finance/terminals/", TerminalStatsView.as_view(), name="finance-terminals"),
+    path("api/finance/drinks/", DrinkStatsView.as_view(), name="finance-drinks"),
+    path("api/vendista/connection/", ConnectionView.as_view(), name="vendista-connection"),
+    path(
+        "api/vendista/connection/credentials/",
+        CredentialsView.as_view(),
+        name="vendista-credentials",
+    ),
+    path(
+        "api/vendista/connection/import-now/", ImportNowView.as_view(), name="vendista-import-now"
+    ),
+]

@@ -1,5 +1,5 @@
 """Admin for platform staff: Vendista connections (with the import actions), terminals,
-transactions and import runs. Imported data is read-only."""
+transactions, import runs and expenses. Imported data is read-only."""
 
 from __future__ import annotations
 
@@ -12,7 +12,15 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from vendista import services
-from vendista.models import ImportMode, ImportRun, RunKind, Terminal, Transaction, VendistaAccount
+from vendista.models import (
+    Expense,
+    ImportMode,
+    ImportRun,
+    RunKind,
+    Terminal,
+    Transaction,
+    VendistaAccount,
+)
 from vendista.tasks import enqueue
 
 
@@ -51,15 +59,18 @@ class VendistaAccountAdmin(admin.ModelAdmin):
     form = VendistaAccountForm
     list_display = [
         "owner",
+        "has_credentials",
         "token_status",
         "payment_status",
         "payment_required_at",
         "last_successful_import_at",
         "last_terminal_sync_at",
         "setup_date",
+        "tax_system",
+        "acquiring_percent",
         "imports_enabled",
     ]
-    list_filter = ["payment_status", "token_status", "imports_enabled"]
+    list_filter = ["payment_status", "token_status", "imports_enabled", "tax_system"]
     search_fields = ["owner__name"]
     readonly_fields = [
         "token_status",
@@ -72,6 +83,10 @@ class VendistaAccountAdmin(admin.ModelAdmin):
     ]
     list_select_related = ["owner"]
     actions = ["import_now", "import_history", "sync_now", "reset_payment_status"]
+
+    @admin.display(description=_("credentials"), boolean=True)
+    def has_credentials(self, obj: VendistaAccount) -> bool:
+        return bool(obj.login_encrypted and obj.password_encrypted)
 
     @admin.action(description=_("Import now (last 24 hours)"))
     def import_now(self, request: HttpRequest, queryset: QuerySet[VendistaAccount]) -> None:
@@ -157,12 +172,13 @@ class TransactionAdmin(admin.ModelAdmin):
         "terminal",
         "machine_item_id",
         "amount_rub",
+        "sale",
         "result",
         "reverse_id",
         "deduction_state",
     ]
     list_filter = ["deduction_state", "result", "owner"]
-    search_fields = ["=id", "=reverse_id", "terminal_comment"]
+    search_fields = ["=id", "=reverse_id", "=vendista_terminal_id", "terminal_comment"]
     date_hierarchy = "time"
     list_select_related = ["owner", "terminal"]
     show_full_result_count = False
@@ -179,6 +195,10 @@ class TransactionAdmin(admin.ModelAdmin):
     @admin.display(description=_("amount, ₽"), ordering="amount")
     def amount_rub(self, obj: Transaction) -> str:
         return f"{obj.amount / 100:.2f}"
+
+    @admin.display(description=_("sale"), boolean=True)
+    def sale(self, obj: Transaction) -> bool:
+        return obj.is_sale
 
 
 @admin.register(ImportRun)
@@ -200,6 +220,7 @@ class ImportRunAdmin(admin.ModelAdmin):
         "duration",
     ]
     list_filter = ["status", "kind", "mode", "trigger", "owner"]
+    search_fields = ["=id", "owner__name", "error"]
     date_hierarchy = "created_at"
     list_select_related = ["owner"]
 
@@ -212,3 +233,19 @@ class ImportRunAdmin(admin.ModelAdmin):
     @admin.display(description=_("duration, s"))
     def duration(self, obj: ImportRun) -> str:
         return f"{obj.duration_s:.1f}" if obj.duration_s is not None else "—"
+
+
+@admin.register(Expense)
+class ExpenseAdmin(admin.ModelAdmin):
+    list_display = ["spent_at", "owner", "amount", "comment", "created_by", "created_at"]
+    list_filter = ["owner"]
+    search_fields = ["comment", "owner__name"]
+    date_hierarchy = "spent_at"
+    list_select_related = ["owner", "created_by"]
+    readonly_fields = ["created_by", "created_at", "updated_at"]
+    autocomplete_fields = ["owner"]
+
+    def save_model(self, request: HttpRequest, obj: Expense, form: Any, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)

@@ -291,3 +291,37 @@ class ImportRun(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+
+class Expense(models.Model):
+    """Money an owner spent on the business (rent, ingredients, repairs), in rubles; it lowers
+    the net profit of the period it falls in (and the base of the 15 % tax)."""
+
+    owner = models.ForeignKey(
+        "tenancy.Owner", on_delete=models.CASCADE, related_name="expenses", verbose_name=_("owner")
+    )
+    amount = models.DecimalField(_("amount, ₽"), max_digits=12, decimal_places=2)
+    comment = models.TextField(_("comment"), blank=True)
+    spent_at = models.DateTimeField(_("spent at"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("entered by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("expense")
+        verbose_name_plural = _("expenses")
+        ordering = ["-spent_at", "-id"]
+        indexes = [models.Index(fields=["owner", "spent_at"], name="expense_owner_time")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="expense_amount_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} ₽ {self.comment[:40]}".strip()
