@@ -8,7 +8,12 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import serializers
 
 from tenancy.views import OwnerScopedModelViewSet
@@ -93,6 +98,16 @@ class ExpenseFilter(filters.FilterSet):
     list=extend_schema(
         summary="Expenses",
         description="The owner's expenses, latest first. Owners and admins.",
+        parameters=[
+            OpenApiParameter(
+                "ordering",
+                {
+                    "type": "string",
+                    "enum": ["spent_at", "-spent_at", "amount", "-amount", "id", "-id"],
+                },
+                description="Sort order; default `-spent_at` (latest first)",
+            )
+        ],
         responses={200: ExpenseSerializer, 400: FIELD_ERRORS},
         examples=[
             OpenApiExample(

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import serializers
 
 from tenancy.views import OwnerScopedReadOnlyViewSet
@@ -101,6 +106,13 @@ class ImportRunFilter(filters.FilterSet):
         summary="Import runs",
         description="The owner's Vendista imports and terminal syncs, latest first: window, "
         "progress, counts and outcome. Owners and admins.",
+        parameters=[
+            OpenApiParameter(
+                "ordering",
+                {"type": "string", "enum": ["created_at", "-created_at", "id", "-id"]},
+                description="Sort order; default `-created_at` (latest first)",
+            )
+        ],
         responses={200: ImportRunSerializer, 400: FIELD_ERRORS},
         examples=[
             OpenApiExample(
