@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from config import schema  # noqa: F401 - registers the OpenAPI extensions
 from config.api import router
 from config.health import healthz
 from config.metrics import metrics
@@ -14,6 +15,8 @@ from notifications.api import TelegramLinkView
 from notifications.views import telegram_webhook
 from tenancy.api import MeView
 from vendista.api import ResetPaymentStatusView
+from vendista.api.connection import ConnectionView, CredentialsView, ImportNowView
+from vendista.api.finance import DrinkStatsView, FinanceSummaryView, TerminalStatsView
 
 admin.site.site_header = "vendkiosk"
 admin.site.site_title = "vendkiosk"
@@ -44,9 +47,8 @@ urlpatterns = [
 # --- Kiosks, payments and reports ---
 urlpatterns += [path("", include("kiosk.urls"))]
 
-# --- Vendista finance and connection (issue 6): non-viewset views; viewsets are in config/api.py
-from vendista.api.connection import ConnectionView, CredentialsView, ImportNowView  # noqa: E402
-from vendista.api.finance import DrinkStatsView, FinanceSummaryView, TerminalStatsView  # noqa: E402
+# --- Vendista finance and connection (issue 6): views that are not viewsets (those are in
+# config/api.py) ---
 
 urlpatterns += [
     path("api/finance/summary/", FinanceSummaryView.as_view(), name="finance-summary"),
