@@ -3,7 +3,7 @@ terminals with containers, recipes and stock, and the first imports queued (DEV 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -17,7 +17,7 @@ from tenancy.demo import DEMO_OWNER_NAME
 from tenancy.models import Owner
 from vendista import services
 from vendista.client import VendistaTerminal
-from vendista.models import ImportMode, RunKind, TaxSystem, Terminal, VendistaAccount
+from vendista.models import Expense, ImportMode, RunKind, TaxSystem, Terminal, VendistaAccount
 from vendista.sandbox import DEMO_LOGIN, DEMO_PASSWORD
 from vendista.sandbox.data import demo_accounts
 
@@ -95,6 +95,7 @@ def seed(log: list[str]) -> None:
                 item_name=name,
                 defaults={"current_stock": Decimal(quantity)},
             )
+        _seed_expenses(owner)
     from vendista.tasks import enqueue
 
     # Older sales as history (no deduction), the last day as regular sales that use stock.
@@ -112,3 +113,22 @@ def seed(log: list[str]) -> None:
         f"Vendista (sandbox): login {DEMO_LOGIN}, {len(sandbox_terminals)} terminals; "
         f"imports queued: history #{history}, last 24 h #{recent}, sync #{sync}"
     )
+
+
+def _seed_expenses(owner: Owner) -> None:
+    """A month's rent and a purchase of ingredients, so the finance summary has expenses."""
+    today = timezone.localdate()
+    for days_ago, amount, comment in [
+        (today.day - 1, "15000.00", "Аренда мест в ТЦ (демо)"),
+        (min(today.day - 1, 10), "8450.00", "Закупка кофе и стаканов (демо)"),
+    ]:
+        day = today - timedelta(days=days_ago)
+        Expense.objects.update_or_create(
+            owner=owner,
+            comment=comment,
+            spent_at__date=day,
+            defaults={
+                "amount": Decimal(amount),
+                "spent_at": timezone.make_aware(datetime.combine(day, time(12, 0))),
+            },
+        )

@@ -752,10 +752,12 @@ def run_now(
 
 
 def importable_owner_ids() -> list[int]:
-    """Owners the schedules import: connected, paid, with credentials that work."""
+    """Owners the schedules import: connected, paid, with credentials that work. A connection
+    saved with finance settings only (no credentials yet) is not imported."""
     return list(
         VendistaAccount.objects.filter(imports_enabled=True, payment_status=PaymentStatus.ACTIVE)
         .exclude(token_status=TokenStatus.INVALID_CREDS)
+        .exclude(login_encrypted="", token_encrypted="")
         .values_list("owner_id", flat=True)
     )
 

@@ -147,6 +147,10 @@ def test_settings_can_be_saved_before_any_credentials(owner: Tenant) -> None:
     assert response.status_code == 200
     assert response.json()["has_credentials"] is False
     assert VendistaAccount.objects.get(owner=owner.owner).acquiring_percent == Decimal("1.5")
+    # ... and the schedules do not queue imports that could only be skipped.
+    assert owner.owner.pk not in services.importable_owner_ids()
+    _connected(make_tenant(Role.OWNER))
+    assert len(services.importable_owner_ids()) == 1
 
 
 @pytest.mark.parametrize(

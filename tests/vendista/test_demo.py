@@ -13,7 +13,7 @@ from tasks_app.models import TerminalAssignment
 from tenancy.demo import DEMO_OWNER_NAME
 from tenancy.models import Owner
 from vendista import services
-from vendista.models import ImportRun, RunStatus, Terminal, Transaction
+from vendista.models import Expense, ImportRun, RunStatus, Terminal, Transaction
 from vendista.sandbox import VendistaSandbox
 
 pytestmark = pytest.mark.django_db
@@ -46,3 +46,4 @@ def test_demo_owner_imports_from_the_sandbox(vendista_settings):
     call_command("seed_demo", stdout=StringIO())
     assert Terminal.objects.filter(owner=owner).count() == 4
     assert Recipe.objects.filter(terminal__owner=owner).count() == 4 * 7
+    assert Expense.objects.filter(owner=owner).count() == 2  # seeded once, not twice
