@@ -120,7 +120,9 @@ def test_bad_expenses_answer_400_with_the_field(payload: dict[str, str], field: 
     assert not Expense.objects.exists()
 
 
-@pytest.mark.parametrize("params", [{"date_from": "2026-11-31"}, {"date_to": "someday"}])
+@pytest.mark.parametrize(
+    "params", [{"date_from": "2026-11-31"}, {"date_to": "someday"}, {"date_to": ""}]
+)
 def test_bad_list_filters_answer_400(params: dict[str, str]) -> None:
     assert make_tenant(Role.OWNER).client.get(URL, params).status_code == 400
 
@@ -135,6 +137,19 @@ def test_list_filters_by_moscow_day_latest_first() -> None:
     assert [row["id"] for row in rows["results"]] == [last.pk, first.pk]
     everything = tenant.client.get(URL).json()["results"]
     assert [row["id"] for row in everything] == [after.pk, last.pk, first.pk, before.pk]
+
+
+def test_bodies_are_json_only() -> None:
+    # A form encoding would read an empty field as "not sent".
+    tenant = make_tenant(Role.OWNER)
+    response = tenant.client.post(URL, {"amount": "10", "spent_at": "2026-11-05"})
+    assert response.status_code == 415
+    assert (
+        tenant.client.patch(
+            "/api/vendista/connection/", {"setup_date": ""}, format="multipart"
+        ).status_code
+        == 415
+    )
 
 
 def test_the_database_refuses_an_amount_that_is_not_positive() -> None:

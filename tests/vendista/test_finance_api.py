@@ -254,6 +254,7 @@ def test_one_bound_given_takes_the_rest_of_its_month(shop: Shop) -> None:
         ({"date_from": "2026-11-30", "date_to": "2026-11-01"}, "date_to"),
         ({"date_from": "2025-01-01", "date_to": "2026-11-30"}, "date_to"),
         ({"date_from": "20261101"}, "date_from"),
+        ({"date_to": ""}, "date_to"),
     ],
 )
 def test_bad_periods_answer_400_with_the_field(

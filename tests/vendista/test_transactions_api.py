@@ -134,6 +134,8 @@ def test_filters_select_the_rows() -> None:
         ({"amount_min": "1.234"}, "amount_min"),
         ({"amount_max": "NaN"}, "amount_max"),
         ({"amount_max": "1e400"}, "amount_max"),
+        ({"date_from": ""}, "date_from"),
+        ({"is_sale": ""}, "is_sale"),
     ],
 )
 def test_bad_filters_answer_400_with_the_field(params: dict[str, str], field: str) -> None:

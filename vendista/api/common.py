@@ -14,6 +14,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema_field
 from rest_framework import serializers
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
@@ -33,9 +34,11 @@ INT_MAX = 2**31 - 1
 
 
 class OwnerAPIView(APIView):
-    """An APIView acting for the request's owner (ActsForOwner), for owners and admins."""
+    """An APIView acting for the request's owner (ActsForOwner), for owners and admins.
+    Bodies are JSON only (form encodings would read an empty field as "not sent")."""
 
     permission_classes = (IsAuthenticated, ActsForOwner)
+    parser_classes = (JSONParser,)
     allowed_roles: ClassVar[tuple[str, ...]] = STAFF_ROLES
 
     @property
@@ -105,7 +108,8 @@ def day_start(day: date) -> datetime:
 
 class PeriodQuerySerializer(serializers.Serializer[Any]):
     """`date_from`/`date_to` (Moscow days, both included) → a `Period`. Neither: the current
-    Moscow month; one of them: the rest of its month."""
+    Moscow month; one of them: the rest of its month. Give it `query_params.dict()`: a plain
+    dict, so that an empty parameter is an error rather than "not sent"."""
 
     date_from = serializers.DateField(
         required=False,
@@ -224,10 +228,14 @@ class IntegerFilter(filters.NumberFilter):
 
 
 class PeriodFilterForm(forms.Form):
-    """Cross-field check of a filter set's `date_from` and `date_to`."""
+    """Filter parameters checked strictly: a parameter sent empty (`?date_from=`) is an error,
+    not "no filter", and `date_to` may not come before `date_from`."""
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        for name in self.fields:
+            if name in self.data and self.data.get(name) == "" and name not in self.errors:
+                self.add_error(name, _("Must not be empty; leave the parameter out instead."))
         first, last = data.get("date_from"), data.get("date_to")
         if first and last and first > last:
             self.add_error("date_to", _("Must not be before date_from."))

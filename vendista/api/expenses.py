@@ -15,6 +15,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import serializers
+from rest_framework.parsers import JSONParser
 
 from tenancy.views import OwnerScopedModelViewSet
 from vendista.api.common import (
@@ -168,6 +169,7 @@ class ExpenseViewSet(OwnerScopedModelViewSet):
     serializer_class = ExpenseSerializer
     allowed_roles = STAFF_ROLES
     filterset_class = ExpenseFilter
+    parser_classes = (JSONParser,)
     ordering_fields = ["spent_at", "amount", "id"]
     ordering = ["-spent_at", "-id"]
 

@@ -83,7 +83,7 @@ class FinanceSummaryView(OwnerAPIView):
         ],
     )
     def get(self, request: Request) -> Response:
-        query = PeriodQuerySerializer(data=request.query_params)
+        query = PeriodQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         result = finance.summary(self.owner.pk, query.validated_data["period"])
         return Response(FinanceSummarySerializer(result).data)
@@ -141,7 +141,7 @@ class TerminalStatsView(OwnerAPIView):
         ],
     )
     def get(self, request: Request) -> Response:
-        query = PeriodQuerySerializer(data=request.query_params)
+        query = PeriodQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         period = query.validated_data["period"]
         data = {
@@ -217,7 +217,7 @@ class DrinkStatsView(OwnerAPIView):
         ],
     )
     def get(self, request: Request) -> Response:
-        query = PeriodQuerySerializer(data=request.query_params)
+        query = PeriodQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         period = query.validated_data["period"]
         data = {
