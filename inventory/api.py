@@ -21,6 +21,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from config.filters import UtcDateTimeFilter
 from inventory import services
 from inventory.models import (
     ChangeSource,
@@ -260,7 +261,7 @@ class InventoryViewSet(OwnerScopedReadOnlyViewSet):
             )
         ],
     )
-    @action(detail=False, methods=["post"], url_path="warehouse/stock-up")
+    @action(detail=False, methods=["post"], url_path="warehouse/stock-up", pagination_class=None)
     def stock_up(self, request: Request) -> Response:
         serializer = StockUpSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -276,7 +277,7 @@ class InventoryViewSet(OwnerScopedReadOnlyViewSet):
 
 
 class InventoryChangeSerializer(serializers.ModelSerializer):
-    changed_by = serializers.CharField(source="changed_by.username", default=None)
+    changed_by = serializers.CharField(source="changed_by.username", default=None, allow_null=True)
 
     class Meta:
         model = InventoryChange
@@ -299,8 +300,8 @@ class InventoryChangeFilter(django_filters.FilterSet):
     terminal = django_filters.NumberFilter(field_name="terminal_id")
     source = django_filters.ChoiceFilter(choices=ChangeSource.choices)
     item_name = django_filters.CharFilter(max_length=100)
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    since = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = InventoryChange

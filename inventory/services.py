@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from inventory.models import (
+    MAX_STOCK,
     ChangeSource,
     Inventory,
     InventoryChange,
@@ -215,6 +216,13 @@ def _over_capacity(row: Inventory, new_stock: Decimal) -> bool:
     return row.max_stock is not None and row.max_stock > 0 and new_stock > row.max_stock
 
 
+def _check_storable(new_stock: Decimal, field: str) -> None:
+    if new_stock > MAX_STOCK:
+        raise StockError(
+            field, _("Stock cannot exceed %(max)s.") % {"max": f"{MAX_STOCK.normalize():f}"}
+        )
+
+
 def _ensure_rows(owner_id: int, places: Iterable[Place], item_name: str) -> None:
     Inventory.objects.bulk_create(
         [
@@ -273,6 +281,7 @@ def transfer_stock(
                 _("The destination holds at most %(max)s; it has %(current)s.")
                 % {"max": _number(dst.max_stock), "current": _number(dst.current_stock)},
             )
+        _check_storable(dst.current_stock + quantity, "quantity")
         src_before, dst_before = src.current_stock, dst.current_stock
         src.current_stock -= quantity
         dst.current_stock += quantity
@@ -318,6 +327,7 @@ def adjust_warehouse(
                 "quantity",
                 _("Only %(available)s in the warehouse.") % {"available": _number(before)},
             )
+        _check_storable(before + quantity, "quantity")
         row.current_stock = before + quantity
         row.save(update_fields=["current_stock", "updated_at"])
         change = _log(row, before, ChangeSource.WAREHOUSE_ADJUST, user_id)
@@ -345,6 +355,7 @@ def stock_up_warehouse(
         changes = []
         for row in rows:
             before = row.current_stock
+            _check_storable(before + items[row.item_name], "items")
             row.current_stock = before + items[row.item_name]
             row.save(update_fields=["current_stock", "updated_at"])
             changes.append(_log(row, before, ChangeSource.WAREHOUSE_STOCKUP, user_id))

@@ -8,7 +8,9 @@ from kiosk import api as kiosk_api
 from payments import api as payments_api
 from reports import api as reports_api
 
-UUID = r"(?P<pk>[0-9a-fA-F-]{36})"
+# A canonical UUID only: 36 characters of hex and dashes in the wrong places would reach
+# uuid.UUID() and fail there.
+UUID = r"(?P<pk>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
 
 urlpatterns = [
     re_path(r"^api/kiosk/me/?$", kiosk_api.KioskMeView.as_view(), name="kiosk-me"),

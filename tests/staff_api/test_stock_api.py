@@ -271,3 +271,31 @@ def test_stock_list_filters_by_place_and_critical_level(shop):
     assert tenant.client.get("/api/inventory/", {"location": "attic"}).status_code == 400
     assert Task.objects.count() == 2  # listing changed nothing
     assert Location.WAREHOUSE == "warehouse"
+
+
+def test_change_log_filters_reject_moments_postgresql_cannot_store(shop):
+    tenant, _data = shop
+    url = "/api/inventory-changes/"
+    assert tenant.client.get(url, {"since": "7732-09-04T13:35:40+19:18"}).status_code == 200
+    assert tenant.client.get(url, {"since": "9999-12-31T23:00:00-05:00"}).status_code == 400
+    assert tenant.client.get(url, {"since": "yesterday"}).status_code == 400
+    rows = tenant.client.get(url, {"since": "2000-01-01T00:00:00+03:00"}).json()["results"]
+    assert [(r["source"], r["changed_by"]) for r in rows] == [("warehouse_adjust", None)]
+
+
+def test_stock_that_would_not_fit_the_column_is_a_400(shop):
+    tenant, _data = shop
+    url = "/api/inventory/warehouse/adjust/"
+    assert (
+        tenant.client.post(url, {"item_name": "Кофе", "quantity": "999979999.999"}).status_code
+        == 200
+    )
+    response = tenant.client.post(url, {"item_name": "Кофе", "quantity": "0.001"})
+    assert response.status_code == 400 and "quantity" in response.json()
+    response = tenant.client.post(
+        "/api/inventory/warehouse/stock-up/",
+        {"items": [{"item_name": "Кофе", "quantity": "1"}]},
+        format="json",
+    )
+    assert response.status_code == 400 and "items" in response.json()
+    assert stock(tenant.owner, "warehouse", "Кофе") == Decimal("999999999.999")

@@ -344,7 +344,7 @@ class TerminalViewSet(OwnerScopedReadOnlyViewSet):
         examples=[CONTAINERS_EXAMPLE],
         methods=["PUT"],
     )
-    @action(detail=True, methods=["get", "put"], url_path="containers")
+    @action(detail=True, methods=["get", "put"], url_path="containers", pagination_class=None)
     def containers(self, request: Request, pk: str | None = None) -> Response:
         terminal = self.get_object()
         if request.method == "PUT":
@@ -388,7 +388,13 @@ class TerminalViewSet(OwnerScopedReadOnlyViewSet):
         summary="Machine items seen in this terminal's sales, with their recipes",
         responses=MachineItemSerializer(many=True),
     )
-    @action(detail=True, methods=["get"], url_path="machine-items", filterset_class=None)
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="machine-items",
+        filterset_class=None,
+        pagination_class=None,
+    )
     def machine_items(self, request: Request, pk: str | None = None) -> Response:
         terminal = self.get_object()
         seen = (
