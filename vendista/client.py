@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from config.ratelimit import Bucket, RateLimiter
+from config.ratelimit import Bucket, RateLimiter, RateLimitTimeout
 
 logger = logging.getLogger(__name__)
 
@@ -198,6 +198,7 @@ class VendistaClient:
         page_size: int = MAX_PAGE_SIZE,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        rate_timeout: float | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
@@ -213,6 +214,9 @@ class VendistaClient:
         self.page_size = max(1, min(page_size, MAX_PAGE_SIZE))
         self._session = session or requests.Session()
         self._sleep = sleep
+        # Longest wait for our own shared rate limit (None: as long as it takes, as workers do);
+        # a caller with a person waiting sets it and gets VendistaUnavailable instead.
+        self.rate_timeout = rate_timeout
         self.requests_made = 0
         self.refreshes = 0
 
@@ -308,7 +312,10 @@ class VendistaClient:
             query = dict(params)
             if with_token:
                 query["token"] = self.token
-            self._limiter.acquire(self._buckets)
+            try:
+                self._limiter.acquire(self._buckets, timeout=self.rate_timeout)
+            except RateLimitTimeout as exc:
+                raise VendistaUnavailable(f"{path}: our Vendista rate limit is busy") from exc
             self.requests_made += 1
             try:
                 response = self._session.get(

@@ -25,8 +25,10 @@ from vendista.models import (
 )
 from vendista.tasks import enqueue
 
-# Registration waits for Vendista while the person waits for the page: one quick retry at most.
+# Registration waits for Vendista while the person waits for the page: one quick retry at most,
+# and a few seconds at most for a turn under the shared rate limit (imports may be using it).
 CHECK_ATTEMPTS = 2
+CHECK_RATE_WAIT_S = 5.0
 
 
 class NotImportable(Exception):
@@ -53,6 +55,7 @@ def check_credentials(owner_id: int, login: str, password: str) -> str:
         timeout=settings.VENDISTA_TIMEOUT,
         max_attempts=min(CHECK_ATTEMPTS, settings.VENDISTA_MAX_ATTEMPTS),
         backoff_base=min(1.0, settings.VENDISTA_BACKOFF_BASE),
+        rate_timeout=CHECK_RATE_WAIT_S,
     )
     try:
         return client.get_token(login, password)

@@ -16,7 +16,7 @@ from inventory.models import ChangeSource, Inventory, InventoryChange, Location,
 from inventory.services import create_default_containers, save_recipe
 from tasks_app.models import Task, TaskStatus, TaskType, TerminalAssignment
 from tenancy.models import Owner
-from vendista.models import DeductionState, Terminal, Transaction
+from vendista.models import DeductionState, Expense, Terminal, Transaction
 
 _ids = itertools.count(9_000_000_000)
 
@@ -122,6 +122,11 @@ def seed_shop(owner: Owner, *, marker: str, assignee: Any = None) -> Shop:
         quantity_before=Decimal(19000),
         quantity_after=Decimal(20000),
     )
+    expenses = [
+        Expense.objects.create(
+            owner=owner, amount=Decimal("1500.00"), comment=f"{marker} аренда", spent_at=now
+        )
+    ]
     return Shop(
         owner=owner,
         terminals=terminals,
@@ -132,5 +137,6 @@ def seed_shop(owner: Owner, *, marker: str, assignee: Any = None) -> Shop:
             "transactions": sales,
             "tasks": tasks,
             "changes": [change],
+            "expenses": expenses,
         },
     )

@@ -280,6 +280,24 @@ SERVICE_MAY_NOT = {
     "POST /api/tasks/{id}/cancel/",
     "PUT /api/terminals/{id}/containers/",
     "POST /api/terminals/{id}/copy-containers/",
+    # Money and the Vendista connection (transactions, finance, expenses, imports).
+    "GET /api/transactions/",
+    "GET /api/transactions/{id}/",
+    "GET /api/finance/summary/",
+    "GET /api/finance/terminals/",
+    "GET /api/finance/drinks/",
+    "GET /api/expenses/",
+    "POST /api/expenses/",
+    "GET /api/expenses/{id}/",
+    "PUT /api/expenses/{id}/",
+    "PATCH /api/expenses/{id}/",
+    "DELETE /api/expenses/{id}/",
+    "GET /api/import-runs/",
+    "GET /api/import-runs/{id}/",
+    "GET /api/vendista/connection/",
+    "PATCH /api/vendista/connection/",
+    "POST /api/vendista/connection/credentials/",
+    "POST /api/vendista/connection/import-now/",
 }
 
 

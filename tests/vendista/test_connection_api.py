@@ -3,7 +3,9 @@ Vendista sandbox over HTTP and stored encrypted (never returned), and "import no
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+import time
+from datetime import date, datetime, timedelta
+from datetime import time as clock
 from decimal import Decimal
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AuditEntry
+from config.ratelimit import Bucket, RateLimiter
 from tenancy.models import Role
 from tests.helpers.tenancy import Tenant, make_tenant
 from tests.vendista.staff import MSK
@@ -231,7 +234,7 @@ def test_owner_connects_vendista_credentials_are_checked_stored_encrypted_and_im
         (RunKind.SYNC, ImportMode.REGULAR, RunStatus.QUEUED),
         (RunKind.IMPORT, ImportMode.HISTORICAL, RunStatus.QUEUED),
     ]
-    assert runs[1].date_from == datetime.combine(date(2026, 11, 1), time.min, MSK)
+    assert runs[1].date_from == datetime.combine(date(2026, 11, 1), clock.min, MSK)
     assert all(run.requested_by == owner.user for run in runs)
     assert len(callbacks) == 2
     # The queued runs do what they say (run here instead of on a worker).
@@ -407,3 +410,23 @@ def test_import_now_is_a_409_when_the_owner_cannot_be_imported(
     assert response.status_code == 409
     assert response.json()["code"] == code
     assert not ImportRun.objects.exists()
+
+
+def test_a_busy_rate_limit_is_a_quick_503_not_a_hanging_request(
+    owner: Tenant, sandbox: VendistaSandbox, shop: SandboxAccount, vendista_settings: Any
+) -> None:
+    # Imports of this owner hold its Vendista rate limit (a token per 100 s here).
+    vendista_settings.VENDISTA_RATE_PER_TOKEN = 0.01
+    limiter = RateLimiter()
+    limiter.acquire([Bucket(f"vendista:owner:{owner.owner.pk}", rate=0.01)])
+
+    started = time.monotonic()
+    response = owner.client.post(
+        CREDENTIALS,
+        {"login": shop.login, "password": shop.password, "setup_date": SETUP},
+        format="json",
+    )
+
+    assert response.status_code == 503 and response.json()["code"] == "vendista_unavailable"
+    assert time.monotonic() - started < 5
+    assert sandbox.request_log("/token") == []
