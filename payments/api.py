@@ -10,7 +10,8 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -156,7 +157,12 @@ class IntentQrView(KioskAPIView):
     """`GET /api/payments/qr/{id}`: the pending intent's `qr_code_data` as an SVG image, for the
     kiosk screen. 409 while the PSP has given no QR data yet, or once the intent is closed."""
 
-    @extend_schema(responses={(200, "image/svg+xml"): bytes})
+    @extend_schema(
+        responses={
+            (200, "image/svg+xml"): OpenApiTypes.BINARY,
+            409: OpenApiResponse(description="No QR code yet, or the payment is closed."),
+        }
+    )
     def get(self, request: Request, pk: Any) -> HttpResponse | Response:
         intent = get_object_or_404(_intents(request).only("id", "status", "qr_code_data"), pk=pk)
         if intent.status != "pending" or not intent.qr_code_data:

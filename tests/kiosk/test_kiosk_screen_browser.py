@@ -71,6 +71,22 @@ def _enter_contacts(page: Page, *, email: str = "", phone: str = "") -> None:
     page.press("#phone", "Enter")  # keyboard submit, as an on-screen keyboard's "done" does
 
 
+def _lose_first_answer(page: Page, pattern: str) -> None:
+    """The first request to `pattern` reaches the server, but its answer is lost on the way back
+    (the kiosk sees a network error), as on a flaky line."""
+    state = {"lost": False}
+
+    def handler(route: Route) -> None:
+        if state["lost"]:
+            route.continue_()
+            return
+        state["lost"] = True
+        route.fetch()  # the server does the work ...
+        route.abort()  # ... and the kiosk never hears about it
+
+    page.route(pattern, handler)
+
+
 def test_dev_flow_from_start_to_a_report_in_the_outbox(open_kiosk, celery_worker) -> None:
     k = make_kiosk()
     page = open_kiosk(k)
@@ -145,6 +161,7 @@ def test_dev_flow_from_start_to_a_report_in_the_outbox(open_kiosk, celery_worker
 
     # The DEV emulator confirms about 2 s after the intent was made; the screen follows.
     expect(page.locator("#screen-service")).to_be_visible()
+    expect(page.locator("#network")).to_have_text("Связь восстановлена.")
     expect(page.locator("#network")).to_be_hidden()
     intent.refresh_from_db()
     assert intent.status == "succeeded" and intent.confirmed_at is not None
@@ -209,10 +226,13 @@ def test_cancelled_payment_says_so_and_returns_to_start(open_kiosk, settings) ->
     settings.KIOSK_UI_IDLE_SECONDS = 4
     k = make_kiosk()
     page = open_kiosk(k)
+    _lose_first_answer(page, "**/api/payments/intent")
 
     page.click("#choose-diagnostics")
     _enter_contacts(page, phone="+7 916 123-45-67")
     expect(page.locator("#qr")).to_be_visible()
+    # The lost answer was recovered, not repeated: one payment, never two.
+    assert PaymentIntent.objects.count() == 1
     page.click("#pay-cancel")
 
     expect(page.locator("#screen-notice")).to_be_visible()
@@ -256,6 +276,7 @@ def test_failed_report_delivery_shows_a_calm_message(open_kiosk, settings, celer
     settings.SMTP_HOST = ""  # an e-mail channel that cannot be built: the delivery fails
     k = make_kiosk()
     page = open_kiosk(k)
+    _lose_first_answer(page, "**/api/reports/thickness")
 
     page.click("#choose-thickness")
     _enter_contacts(page, email=EMAIL)
@@ -269,7 +290,7 @@ def test_failed_report_delivery_shows_a_calm_message(open_kiosk, settings, celer
     expect(page.locator("#done-channels")).to_have_text(
         "PDF-отчёт придёт на iv•••@mail.ru чуть позже"
     )
-    report = Report.objects.get()
+    report = Report.objects.get()  # the lost answer was recovered: one report, one e-mail
     assert (report.status, report.failed_stage) == ("failed", "email")
     assert AuditEntry.objects.filter(action="report.failed", object_id=str(report.pk)).exists()
     check_screen(page, "done-delivery-failed")

@@ -139,22 +139,22 @@
 
   // --- The API: kiosk token, timeouts, retries with a visible "no connection" banner -------
 
-  function setOffline(offline) {
-    var banner = $("network");
-    if (offline && !banner.classList.contains("show")) {
-      banner.textContent = text.network_lost;
-      banner.classList.add("show");
-    } else if (!offline && banner.classList.contains("show")) {
-      banner.classList.remove("show");
-      banner.textContent = "";
-      announce(text.network_back);
-    }
-  }
+  var offline = false;
 
-  function announce(message) {
-    // The current screen's status line is a live region; this one is for everything else.
-    var live = $("start-notice");
-    if (state.screen === "start" && live) live.textContent = message;
+  function setOffline(down) {
+    var banner = $("network");
+    if (down === offline) return;
+    offline = down;
+    clearTimeout(setOffline.hideTimer);
+    banner.classList.toggle("back", !down);
+    banner.classList.add("show");
+    banner.textContent = down ? text.network_lost : text.network_back;
+    if (!down) {
+      setOffline.hideTimer = setTimeout(function () {
+        banner.classList.remove("show", "back");
+        banner.textContent = "";
+      }, 2500);
+    }
   }
 
   async function send(method, path, body) {
@@ -324,8 +324,17 @@
   }
 
   ["pointerdown", "keydown", "input"].forEach(function (type) {
-    document.addEventListener(type, function () {
-      if (state.idleMode === "warn" && $("idle").hidden) touchIdle();
+    document.addEventListener(type, function (event) {
+      if (state.idleMode !== "warn") return;
+      if ($("idle").hidden) return touchIdle();
+      if (type === "keydown" && event.key === "Tab") {
+        // The prompt is modal: focus stays on its one button.
+        event.preventDefault();
+        $("idle-continue").focus();
+      } else if (type === "pointerdown") {
+        touchIdle(); // any touch while the prompt shows means "I am here"
+        hideIdleDialog();
+      }
     }, true);
   });
 
@@ -565,6 +574,7 @@
     $("qr").hidden = true;
     $("qr-placeholder").hidden = false;
     $("dev-confirm").hidden = !(isDev() && state.config.settings.dev_manual_mode);
+    $("pay-cancel").disabled = true; // until there is a payment to cancel
     show("payment");
     var response = await api(
       "POST",
@@ -576,6 +586,7 @@
     if (response.status === 409) return sessionExpired();
     if (!response.ok) throw new Error("intent answered " + response.status);
     state.intent = intent;
+    $("pay-cancel").disabled = false;
     var ttl = Date.parse(intent.expires_at) - Date.parse(intent.created_at);
     state.intentDeadline = Date.now() + Math.max(ttl, 0);
     $("pay-title").textContent = format(text.pay_title, { amount: rubles(intent.amount) });
