@@ -75,16 +75,23 @@ def small_targets(page: Page) -> list[str]:
     return found
 
 
-def overflows_horizontally(page: Page) -> bool:
-    overflow: bool = page.evaluate(
-        "() => document.documentElement.scrollWidth > window.innerWidth + 1"
+def needs_scrolling(page: Page) -> str | None:
+    """A kiosk screen must fit without scrolling: which way it does not, if any."""
+    overflow: str | None = page.evaluate(
+        """() => {
+            const main = document.querySelector('main');
+            if (document.documentElement.scrollWidth > window.innerWidth + 1) return 'sideways';
+            if (document.documentElement.scrollHeight > window.innerHeight + 1) return 'page down';
+            if (main && main.scrollHeight > main.clientHeight + 1) return 'screen down';
+            return null;
+        }"""
     )
     return overflow
 
 
 def check_screen(page: Page, name: str, *, portrait: bool = True) -> None:
     """Screenshot the current screen in landscape (and portrait), and fail on serious axe
-    violations, small touch targets or sideways scrolling in either orientation."""
+    violations, small touch targets or a screen that does not fit without scrolling."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     original = page.viewport_size or LANDSCAPE
     orientations: list[tuple[str, ViewportSize]] = [("landscape", LANDSCAPE)]
@@ -97,6 +104,7 @@ def check_screen(page: Page, name: str, *, portrait: bool = True) -> None:
             violations = serious_violations(page)
             assert not violations, f"{name} ({orientation}):\n{describe(violations)}"
             assert not small_targets(page), f"{name} ({orientation}): {small_targets(page)}"
-            assert not overflows_horizontally(page), f"{name} ({orientation}) scrolls sideways"
+            scrolling = needs_scrolling(page)
+            assert not scrolling, f"{name} ({orientation}) needs scrolling {scrolling}"
     finally:
         page.set_viewport_size(original)
