@@ -263,6 +263,7 @@ def test_inactivity_warns_then_returns_to_start(open_kiosk, settings) -> None:
     page.click("#idle-continue")  # a touch keeps the client's screen
     expect(page.locator("#idle")).to_be_hidden()
     expect(page.locator("#screen-contact")).to_be_visible()
+    expect(page.locator("#email")).to_be_focused()  # back where the client was typing
     assert page.input_value("#email") == EMAIL
 
     expect(page.locator("#screen-start")).to_be_visible(timeout=12_000)

@@ -30,14 +30,14 @@
     service: null,
     contact: null,
     session: null,
-    sessionDeadline: null,
     intent: null,
     intentDeadline: null,
     qrUrl: null,
     report: null,
     reportSeenAt: null,
     idleDeadline: null,
-    idleMode: null, // "warn" (a dialog first) or "auto" (a visible countdown)
+    idleMode: null, // "warn": the inactivity timer runs (a prompt shows in its last seconds)
+    idleFocus: null, // where focus goes back to when the prompt is dismissed
   };
   var timers = {};
 
@@ -246,7 +246,7 @@
     hideIdleDialog();
     if (state.qrUrl) URL.revokeObjectURL(state.qrUrl);
     state.service = state.contact = state.session = state.intent = state.report = null;
-    state.sessionDeadline = state.intentDeadline = state.qrUrl = state.reportSeenAt = null;
+    state.intentDeadline = state.qrUrl = state.reportSeenAt = null;
     $("contact-form").reset();
     clearContactErrors();
     $("qr").hidden = true;
@@ -291,8 +291,9 @@
     return (state.config && state.config.settings.idle_timeout_s) || 90;
   }
 
-  // mode: "warn" (dialog in the last seconds, then start), "auto" (caller shows its own
-  // countdown) or null (no inactivity timer: start screen, payment, service in progress).
+  // mode: "warn" (a prompt in the last seconds, then the start screen) or null (no inactivity
+  // timer: the start screen itself, payment and service in progress; the done and notice
+  // screens show their own countdown).
   function setIdle(mode) {
     state.idleMode = mode;
     stop("idle");
@@ -305,6 +306,7 @@
       if (left <= Math.min(IDLE_WARNING_S, idleSeconds() / 3)) {
         $("idle-text").textContent = format(text.idle_text, { seconds: Math.ceil(left) });
         if ($("idle").hidden) {
+          state.idleFocus = document.activeElement;
           $("idle").hidden = false;
           $("idle-continue").focus();
         }
@@ -319,8 +321,11 @@
   function hideIdleDialog() {
     if ($("idle").hidden) return;
     $("idle").hidden = true;
-    var heading = state.screen && document.querySelector("#screen-" + state.screen + " h1");
-    if (heading) heading.focus({ preventScroll: true });
+    var back = state.idleFocus;
+    state.idleFocus = null;
+    if (back && back !== document.body && document.contains(back) && back.offsetParent !== null) {
+      back.focus({ preventScroll: true });
+    }
   }
 
   ["pointerdown", "keydown", "input"].forEach(function (type) {
@@ -333,23 +338,25 @@
         $("idle-continue").focus();
       } else if (type === "pointerdown") {
         touchIdle(); // any touch while the prompt shows means "I am here"
-        hideIdleDialog();
       }
     }, true);
   });
 
-  $("idle-continue").addEventListener("click", function () {
-    touchIdle();
-    hideIdleDialog();
+  // The prompt closes on "Continue" or a touch beside it (on click, not on pointerdown, so the
+  // same touch does not land on whatever lies under the prompt).
+  $("idle").addEventListener("click", function (event) {
+    if (event.target === $("idle") || event.target === $("idle-continue")) {
+      touchIdle();
+      hideIdleDialog();
+    }
   });
 
   // --- Session expiry (autoResetOnTimeout) --------------------------------------------------
 
   function trackSession(session) {
     state.session = session;
-    // Deadline on this clock: the server's remaining lifetime, not its wall clock.
+    // Timed on this clock from the server's remaining lifetime, not from its wall clock.
     var ttl = Date.parse(session.expires_at) - Date.parse(session.updated_at);
-    state.sessionDeadline = Date.now() + Math.max(ttl, 0);
     after("session-expiry", Math.max(ttl, 0) + 250, sessionExpired);
   }
 
@@ -364,6 +371,8 @@
   }
 
   function sessionExpired() {
+    stop("session-expiry");
+    stop("session-poll");
     run(async function () {
       // A payment still open is cancelled first; if the client managed to pay, they get the
       // service they paid for rather than a reset.
