@@ -249,6 +249,25 @@ def test_cancelled_payment_says_so_and_returns_to_start(open_kiosk, settings) ->
     expect(page.locator("#screen-start")).to_be_visible(timeout=10_000)
 
 
+def test_payment_countdown_runs_out_and_says_so(open_kiosk, settings) -> None:
+    settings.PAYMENTS_DEV_MANUAL_MODE = True
+    settings.PAYMENTS_INTENT_TTL_S = 3
+    k = make_kiosk()
+    page = open_kiosk(k)
+
+    page.click("#choose-diagnostics")
+    _enter_contacts(page, email=EMAIL)
+    expect(page.locator("#pay-countdown")).to_have_text(
+        re.compile(r"Осталось времени на оплату: 0:0[0-3]")
+    )
+
+    expect(page.locator("#screen-notice")).to_be_visible(timeout=10_000)
+    expect(page.locator("#notice-title")).to_have_text("Время на оплату истекло")
+    intent = PaymentIntent.objects.get()
+    assert (intent.status, intent.failure_reason) == ("expired", "expired")
+    check_screen(page, "payment-expired", portrait=False)
+
+
 def test_inactivity_warns_then_returns_to_start(open_kiosk, settings) -> None:
     settings.KIOSK_UI_IDLE_SECONDS = 6
     k = make_kiosk()
