@@ -192,6 +192,19 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "status" or "location": name each choice set after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "LocationEnum": "inventory.models.Location",
+        "ContainerLocationEnum": "inventory.models.CONTAINER_LOCATIONS",
+        "TaskStatusEnum": "tasks_app.models.TaskStatus",
+        "SessionStatusEnum": "kiosk.models.SessionStatus",
+        "PaymentStatusEnum": "payments.models.PaymentStatus",
+        "RefundStatusEnum": "payments.models.RefundStatus",
+        "ReportStatusEnum": "reports.models.ReportStatus",
+        "VendistaPaymentStatusEnum": "vendista.models.PaymentStatus",
+        "TokenStatusEnum": "vendista.models.TokenStatus",
+        "RunStatusEnum": "vendista.models.RunStatus",
+    },
 }
 
 # /metrics answers only requests carrying this bearer token when it is set (required in PROD).

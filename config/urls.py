@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from config import schema  # noqa: F401 - registers the OpenAPI extensions
 from config.api import router
 from config.health import healthz
 from config.metrics import metrics

@@ -15,6 +15,16 @@ class Location(models.TextChoices):
     MACHINE = "machine", _("Machine")
 
 
+# numeric(12, 3): the most a stock row can hold.
+MAX_STOCK = Decimal("999999999.999")
+
+# The places a terminal's containers are configured for (the warehouse has no containers).
+CONTAINER_LOCATIONS = [
+    (Location.STAND.value, Location.STAND.label),
+    (Location.MACHINE.value, Location.MACHINE.label),
+]
+
+
 class Inventory(models.Model):
     """Current stock of one ingredient at one location (the owner's warehouse, or a terminal's
     stand or machine), with the container's capacity and restock threshold."""

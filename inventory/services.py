@@ -5,11 +5,23 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
 
-from inventory.models import ChangeSource, Inventory, Location, Recipe
+from inventory.models import (
+    MAX_STOCK,
+    ChangeSource,
+    Inventory,
+    InventoryChange,
+    Location,
+    Recipe,
+    RecipeItem,
+    RecipePreset,
+)
 from inventory.reference import default_machine_containers
 
 # (terminal id, machine item id) → [(ingredient, quantity per drink)]
@@ -149,3 +161,323 @@ def restore_sales(
     """Put the ingredients of refunded `sales` back into the machines."""
     back = consumption(recipes, sales)
     return apply_machine_changes(owner_id, back, source=ChangeSource.SALE_REVERSAL)
+
+
+# --- Staff operations: transfers, warehouse, container settings, recipes -------------------------
+# Each runs in one database transaction, locks the stock rows it changes (in id order, so two
+# operations never deadlock) and writes one change-log row per changed row.
+
+
+class StockError(Exception):
+    """An operation the stock does not allow; `field` names the input at fault (→ a 400)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where stock sits: the owner's warehouse (no terminal), or a terminal's stand or machine."""
+
+    location: str
+    terminal_id: int | None = None
+
+    def lookup(self) -> Q:
+        return Q(location=self.location, terminal_id=self.terminal_id)
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    source: Inventory
+    destination: Inventory
+    closed_task_ids: list[int]
+
+
+def _log(
+    row: Inventory, before: Decimal, source: str, user_id: int | None
+) -> InventoryChange | None:
+    if row.current_stock == before:
+        return None
+    return InventoryChange(
+        owner_id=row.owner_id,
+        terminal_id=row.terminal_id,
+        location=row.location,
+        item_name=row.item_name,
+        source=source,
+        quantity_before=before,
+        quantity_after=row.current_stock,
+        changed_by_id=user_id,
+    )
+
+
+def _over_capacity(row: Inventory, new_stock: Decimal) -> bool:
+    return row.max_stock is not None and row.max_stock > 0 and new_stock > row.max_stock
+
+
+def _check_storable(new_stock: Decimal, field: str) -> None:
+    if new_stock > MAX_STOCK:
+        raise StockError(
+            field, _("Stock cannot exceed %(max)s.") % {"max": f"{MAX_STOCK.normalize():f}"}
+        )
+
+
+def _ensure_rows(owner_id: int, places: Iterable[Place], item_name: str) -> None:
+    Inventory.objects.bulk_create(
+        [
+            Inventory(
+                owner_id=owner_id,
+                terminal_id=place.terminal_id,
+                location=place.location,
+                item_name=item_name,
+            )
+            for place in places
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def transfer_stock(
+    owner_id: int,
+    source: Place,
+    destination: Place,
+    item_name: str,
+    quantity: Decimal,
+    *,
+    user_id: int | None,
+) -> TransferResult:
+    """Move `quantity` of one ingredient between two places of one owner: never below zero at the
+    source, never above the destination's capacity. Logs `transfer_out` and `transfer_in`; a move
+    into a machine then closes the terminal's open restock task when it no longer needs anything
+    (§7.4). Not idempotent by itself: each call is one move."""
+    from tasks_app.services import close_tasks_after_refill  # tasks_app builds on inventory
+
+    if quantity <= 0:
+        raise StockError("quantity", _("Must be greater than zero."))
+    if source == destination:
+        raise StockError("destination", _("Source and destination are the same place."))
+    with transaction.atomic():
+        _ensure_rows(owner_id, [destination], item_name)
+        rows = list(
+            Inventory.objects.select_for_update()
+            .filter(owner_id=owner_id, item_name=item_name)
+            .filter(source.lookup() | destination.lookup())
+            .order_by("id")
+        )
+        by_place = {Place(row.location, row.terminal_id): row for row in rows}
+        src = by_place.get(source)
+        dst = by_place[destination]
+        available = src.current_stock if src else Decimal(0)
+        if src is None or available < quantity:
+            raise StockError(
+                "quantity",
+                _("Not enough stock at the source: %(available)s available.")
+                % {"available": _number(available)},
+            )
+        if _over_capacity(dst, dst.current_stock + quantity):
+            raise StockError(
+                "quantity",
+                _("The destination holds at most %(max)s; it has %(current)s.")
+                % {"max": _number(dst.max_stock), "current": _number(dst.current_stock)},
+            )
+        _check_storable(dst.current_stock + quantity, "quantity")
+        src_before, dst_before = src.current_stock, dst.current_stock
+        src.current_stock -= quantity
+        dst.current_stock += quantity
+        for row in (src, dst):
+            row.save(update_fields=["current_stock", "updated_at"])
+        InventoryChange.objects.bulk_create(
+            [
+                change
+                for change in (
+                    _log(src, src_before, ChangeSource.TRANSFER_OUT, user_id),
+                    _log(dst, dst_before, ChangeSource.TRANSFER_IN, user_id),
+                )
+                if change is not None
+            ]
+        )
+        closed: list[int] = []
+        if destination.location == Location.MACHINE and destination.terminal_id is not None:
+            closed = close_tasks_after_refill(owner_id, destination.terminal_id, user_id=user_id)
+    return TransferResult(source=src, destination=dst, closed_task_ids=closed)
+
+
+def adjust_warehouse(
+    owner_id: int, item_name: str, quantity: Decimal, *, user_id: int | None
+) -> Inventory:
+    """Add (positive) or write off (negative) warehouse stock of one ingredient; never below
+    zero. Logs `warehouse_adjust`. Each call is one adjustment."""
+    if quantity == 0:
+        raise StockError("quantity", _("Must not be zero."))
+    warehouse = Place(Location.WAREHOUSE)
+    with transaction.atomic():
+        if quantity > 0:
+            _ensure_rows(owner_id, [warehouse], item_name)
+        row = (
+            Inventory.objects.select_for_update()
+            .filter(warehouse.lookup(), owner_id=owner_id, item_name=item_name)
+            .first()
+        )
+        if row is None:
+            raise StockError("item_name", _("The warehouse has no stock of this ingredient."))
+        before = row.current_stock
+        if before + quantity < 0:
+            raise StockError(
+                "quantity",
+                _("Only %(available)s in the warehouse.") % {"available": _number(before)},
+            )
+        _check_storable(before + quantity, "quantity")
+        row.current_stock = before + quantity
+        row.save(update_fields=["current_stock", "updated_at"])
+        change = _log(row, before, ChangeSource.WAREHOUSE_ADJUST, user_id)
+        if change is not None:
+            change.save()
+    return row
+
+
+def stock_up_warehouse(
+    owner_id: int, items: Mapping[str, Decimal], *, user_id: int | None
+) -> list[Inventory]:
+    """Add a delivery (several ingredients, each > 0) to the warehouse. Logs
+    `warehouse_stockup` per ingredient."""
+    if not items:
+        raise StockError("items", _("Name at least one ingredient."))
+    warehouse = Place(Location.WAREHOUSE)
+    with transaction.atomic():
+        for name in items:
+            _ensure_rows(owner_id, [warehouse], name)
+        rows = list(
+            Inventory.objects.select_for_update()
+            .filter(warehouse.lookup(), owner_id=owner_id, item_name__in=list(items))
+            .order_by("id")
+        )
+        changes = []
+        for row in rows:
+            before = row.current_stock
+            _check_storable(before + items[row.item_name], "items")
+            row.current_stock = before + items[row.item_name]
+            row.save(update_fields=["current_stock", "updated_at"])
+            changes.append(_log(row, before, ChangeSource.WAREHOUSE_STOCKUP, user_id))
+        InventoryChange.objects.bulk_create([c for c in changes if c is not None])
+    return sorted(rows, key=lambda row: row.item_name)
+
+
+@dataclass(frozen=True)
+class ContainerSetting:
+    item_name: str
+    location: str
+    max_stock: Decimal | None
+    critical_stock: Decimal | None
+
+
+def set_container_settings(
+    owner_id: int, terminal_id: int, settings: Iterable[ContainerSetting]
+) -> list[Inventory]:
+    """Set capacity and critical level of a terminal's stand/machine rows (created at stock 0
+    when missing); current stock is untouched. Safe to re-run."""
+    settings = list(settings)
+    with transaction.atomic():
+        for setting in settings:
+            Inventory.objects.update_or_create(
+                owner_id=owner_id,
+                terminal_id=terminal_id,
+                location=setting.location,
+                item_name=setting.item_name,
+                defaults={
+                    "max_stock": setting.max_stock,
+                    "critical_stock": setting.critical_stock,
+                },
+            )
+    return list(
+        Inventory.objects.filter(owner_id=owner_id, terminal_id=terminal_id).order_by(
+            "location", "item_name"
+        )
+    )
+
+
+def copy_container_settings(
+    owner_id: int, source_terminal_id: int, destination_terminal_ids: Iterable[int]
+) -> int:
+    """Copy the machine containers (capacity, critical level) of one terminal to others; stock
+    stays as it is, missing rows are created empty. Safe to re-run. Returns rows written."""
+    source_rows = [
+        ContainerSetting(row.item_name, row.location, row.max_stock, row.critical_stock)
+        for row in Inventory.objects.filter(
+            owner_id=owner_id, terminal_id=source_terminal_id, location=Location.MACHINE
+        )
+    ]
+    written = 0
+    with transaction.atomic():
+        for terminal_id in sorted(set(destination_terminal_ids) - {source_terminal_id}):
+            set_container_settings(owner_id, terminal_id, source_rows)
+            written += len(source_rows)
+    return written
+
+
+def _number(value: Decimal | None) -> str:
+    return "—" if value is None else f"{value.normalize():f}"
+
+
+def save_recipe(
+    terminal_id: int,
+    machine_item_id: int,
+    *,
+    name: str,
+    items: Mapping[str, Decimal],
+    is_hidden: bool | None = None,
+) -> Recipe:
+    """Create or update the recipe of one machine item of a terminal and replace its
+    ingredients with `items` (those with quantity > 0). Takes effect from the next deducted sale.
+    Safe to re-run."""
+    with transaction.atomic():
+        defaults: dict[str, object] = {"name": name}
+        if is_hidden is not None:
+            defaults["is_hidden"] = is_hidden
+        recipe, _created = Recipe.objects.select_for_update().update_or_create(
+            terminal_id=terminal_id, machine_item_id=machine_item_id, defaults=defaults
+        )
+        recipe.items.all().delete()
+        RecipeItem.objects.bulk_create(
+            [
+                RecipeItem(recipe=recipe, item_name=item, quantity=quantity)
+                for item, quantity in sorted(items.items())
+                if quantity > 0
+            ]
+        )
+    return recipe
+
+
+def copy_recipes(source_terminal_id: int, destination_terminal_ids: Iterable[int]) -> int:
+    """Copy every recipe of one terminal to others by machine item, replacing the destination's
+    ingredients. Safe to re-run. Returns how many recipes were written."""
+    sources = list(Recipe.objects.filter(terminal_id=source_terminal_id).prefetch_related("items"))
+    written = 0
+    with transaction.atomic():
+        for terminal_id in sorted(set(destination_terminal_ids) - {source_terminal_id}):
+            for recipe in sources:
+                save_recipe(
+                    terminal_id,
+                    recipe.machine_item_id,
+                    name=recipe.name,
+                    items={item.item_name: item.quantity for item in recipe.items.all()},
+                    is_hidden=recipe.is_hidden,
+                )
+                written += 1
+    return written
+
+
+def save_owner_preset(owner_id: int, name: str, items: Mapping[str, Decimal]) -> RecipePreset:
+    """Create or replace the owner's preset called `name`. Safe to re-run."""
+    preset, _created = RecipePreset.objects.update_or_create(
+        owner_id=owner_id,
+        name=name,
+        defaults={
+            "items": [
+                {"item_name": item, "quantity": float(quantity)}
+                for item, quantity in sorted(items.items())
+                if quantity > 0
+            ]
+        },
+    )
+    return preset

@@ -10,7 +10,9 @@ from kiosk import views as kiosk_views
 from payments import api as payments_api
 from reports import api as reports_api
 
-UUID = r"(?P<pk>[0-9a-fA-F-]{36})"
+# A canonical UUID only: 36 characters of hex and dashes in the wrong places would reach
+# uuid.UUID() and fail there.
+UUID = r"(?P<pk>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
 
 urlpatterns = [
     path("kiosk/", kiosk_views.kiosk_screen, name="kiosk-screen"),

@@ -1,4 +1,5 @@
-"""Restock tasks: automatic evaluation after deductions, and the nightly hiding of finished ones."""
+"""Restock tasks: automatic evaluation after deductions, staff operations (manual tasks,
+completion, cancelling, assignees) and the nightly hiding of finished ones."""
 
 from __future__ import annotations
 
@@ -7,14 +8,18 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time
+from decimal import Decimal
 from functools import partial
 
 from django.db import connection, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from inventory.models import ChangeSource, Inventory, InventoryChange, Location
 from inventory.services import load_recipes, recipe_ingredients_by_terminal
 from notifications import events
-from tasks_app.models import Task, TaskStatus, TaskType
+from tasks_app.models import Task, TaskStatus, TaskType, TerminalAssignment
 from vendista.models import Terminal
 
 logger = logging.getLogger(__name__)
@@ -160,3 +165,200 @@ def hide_finished_tasks(now: datetime | None = None) -> int:
     if hidden:
         logger.info("task cleanup: %s finished tasks hidden", hidden)
     return hidden
+
+
+# --- Staff operations ------------------------------------------------------------------------
+
+
+class TaskError(Exception):
+    """A task operation that cannot be done; `field` names the input at fault, `conflict` marks
+    a state clash (→ 409) rather than bad input (→ 400)."""
+
+    def __init__(self, field: str, message: str, *, conflict: bool = False) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.conflict = conflict
+
+
+def working_list(queryset: QuerySet[Task], now: datetime | None = None) -> QuerySet[Task]:
+    """Open tasks, and those finished today (Europe/Moscow): the staff's working list."""
+    today = moscow_day_start(now)
+    return queryset.filter(
+        Q(status=TaskStatus.PENDING) | Q(completed_at__gte=today) | Q(cancelled_at__gte=today)
+    )
+
+
+def create_manual_task(
+    owner_id: int,
+    terminal_id: int,
+    *,
+    task_type: str,
+    assignee_id: int | None,
+    comment: str,
+    created_by_id: int | None,
+) -> Task:
+    """Create a task by hand and notify after commit. A terminal has at most one open restock
+    task: asking for a second one is a conflict naming the open one."""
+    with transaction.atomic():
+        open_task = (
+            Task.objects.filter(
+                terminal_id=terminal_id, status=TaskStatus.PENDING, task_type=task_type
+            )
+            .values_list("id", flat=True)
+            .first()
+        )
+        if task_type == TaskType.RESTOCK and open_task is not None:
+            raise TaskError(
+                "terminal",
+                _("This terminal already has an open restock task (#%(id)s).") % {"id": open_task},
+                conflict=True,
+            )
+        task = Task.objects.create(
+            owner_id=owner_id,
+            terminal_id=terminal_id,
+            task_type=task_type,
+            assignee_id=assignee_id,
+            is_auto=False,
+            details={"is_manual": True},
+            comment=comment,
+            created_by_id=created_by_id,
+        )
+        transaction.on_commit(partial(events.restock_task_created, task_id=task.pk))
+    return task
+
+
+def complete_task(task_id: int, updated_stock: dict[str, Decimal], *, user_id: int | None) -> Task:
+    """Complete a task. A restock task needs the new machine stock per ingredient (absolute,
+    machine rows only); a manual one must raise at least one ingredient, an automatic one must
+    lift every submitted ingredient that was critical above its critical level (§7.3). Logs
+    `restock_task` rows, resets the terminal's sales counter and notifies after commit. A second
+    call finds the task finished (409)."""
+    with transaction.atomic():
+        task = Task.objects.select_for_update().get(pk=task_id)
+        if task.status != TaskStatus.PENDING:
+            raise TaskError("status", _("The task is already finished."), conflict=True)
+        if task.task_type == TaskType.RESTOCK:
+            _apply_restock(task, updated_stock, user_id)
+        Terminal.objects.filter(pk=task.terminal_id).update(sales_since_cleaning=0)
+        task.status = TaskStatus.COMPLETED
+        task.completed_at = timezone.now()
+        task.completed_by_id = user_id
+        task.save(update_fields=["status", "completed_at", "completed_by"])
+        transaction.on_commit(
+            partial(events.task_completed, task_id=task.pk, completed_by_user_id=user_id)
+        )
+    return task
+
+
+def _apply_restock(task: Task, updated_stock: dict[str, Decimal], user_id: int | None) -> None:
+    if not updated_stock:
+        raise TaskError("updated_stock", _("Enter the machine stock after the restock."))
+    machine = {"owner_id": task.owner_id, "terminal_id": task.terminal_id, "location": "machine"}
+    Inventory.objects.bulk_create(
+        [Inventory(**machine, item_name=name) for name in updated_stock], ignore_conflicts=True
+    )
+    rows = {
+        row.item_name: row
+        for row in Inventory.objects.select_for_update()
+        .filter(**machine, item_name__in=list(updated_stock))
+        .order_by("id")
+    }
+    errors: list[str] = []
+    raised = False
+    changes = []
+    for name, new_stock in sorted(updated_stock.items()):
+        row = rows[name]
+        before = row.current_stock
+        if row.max_stock is not None and row.max_stock > 0 and new_stock > row.max_stock:
+            errors.append(
+                _("%(item)s: more than the container holds (%(max)s).")
+                % {"item": name, "max": f"{row.max_stock.normalize():f}"}
+            )
+            continue
+        critical = row.critical_stock
+        if task.is_auto and critical is not None and max(before, new_stock) <= critical:
+            errors.append(
+                _("%(item)s: still at or below the critical level (%(critical)s).")
+                % {"item": name, "critical": f"{critical.normalize():f}"}
+            )
+        raised = raised or new_stock > before
+        row.current_stock = new_stock
+        if new_stock != before:
+            changes.append(
+                InventoryChange(
+                    owner_id=task.owner_id,
+                    terminal_id=task.terminal_id,
+                    location=Location.MACHINE,
+                    item_name=name,
+                    source=ChangeSource.RESTOCK_TASK,
+                    quantity_before=before,
+                    quantity_after=new_stock,
+                    changed_by_id=user_id,
+                )
+            )
+    if not task.is_auto and not raised and not errors:
+        errors.append(_("Nothing was replenished: raise at least one ingredient."))
+    if errors:
+        raise TaskError("updated_stock", " ".join(errors))
+    for row in rows.values():
+        row.save(update_fields=["current_stock", "updated_at"])
+    InventoryChange.objects.bulk_create(changes)
+
+
+def cancel_task(task_id: int, *, user_id: int | None) -> Task:
+    """Cancel an open task (kept for analytics) and tell its assignee after commit."""
+    with transaction.atomic():
+        task = Task.objects.select_for_update().get(pk=task_id)
+        if task.status != TaskStatus.PENDING:
+            raise TaskError("status", _("The task is already finished."), conflict=True)
+        task.status = TaskStatus.CANCELLED
+        task.cancelled_at = timezone.now()
+        task.save(update_fields=["status", "cancelled_at"])
+        transaction.on_commit(
+            partial(events.task_cancelled, task_id=task.pk, cancelled_by_user_id=user_id)
+        )
+    return task
+
+
+def close_tasks_after_refill(owner_id: int, terminal_id: int, *, user_id: int | None) -> list[int]:
+    """After stock was moved into a terminal's machine, complete its open restock task when
+    nothing it names is critical any more (a manual task: at once). Runs inside the caller's
+    transaction; returns the ids completed."""
+    task = (
+        Task.objects.select_for_update()
+        .filter(
+            owner_id=owner_id,
+            terminal_id=terminal_id,
+            status=TaskStatus.PENDING,
+            task_type=TaskType.RESTOCK,
+        )
+        .first()
+    )
+    if task is None:
+        return []
+    if task.is_auto:
+        names = set(task.critical_items)
+        rows = Inventory.objects.filter(
+            owner_id=owner_id, terminal_id=terminal_id, location=Location.MACHINE
+        ).filter(item_name__in=names)
+        fine = {row.item_name for row in rows if not row.is_critical()}
+        if names - fine:
+            return []
+    Terminal.objects.filter(pk=terminal_id).update(sales_since_cleaning=0)
+    task.status = TaskStatus.COMPLETED
+    task.completed_at = timezone.now()
+    task.completed_by_id = user_id
+    task.save(update_fields=["status", "completed_at", "completed_by"])
+    transaction.on_commit(
+        partial(events.task_completed, task_id=task.pk, completed_by_user_id=user_id)
+    )
+    return [task.pk]
+
+
+def set_restock_assignee(terminal_id: int, assignee_id: int | None) -> TerminalAssignment:
+    """Who receives the terminal's automatic restock tasks from now on. Safe to re-run."""
+    assignment, _created = TerminalAssignment.objects.update_or_create(
+        terminal_id=terminal_id, defaults={"restock_assignee_id": assignee_id}
+    )
+    return assignment

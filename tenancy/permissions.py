@@ -45,25 +45,28 @@ def resolve_membership(request: Request) -> Membership:
     return membership
 
 
-class ActsForOwner(BasePermission):
-    """Resolves `request.membership` and checks the caller's role.
+def roles_allowed(view: Any, method: str) -> tuple[str, ...]:
+    """The roles that may call `view` with `method`: `view.action_roles[action]` when the view
+    names its current action there; else `view.allowed_roles` (default: every role) for reads and
+    `view.write_roles` (default: allowed_roles) for anything but GET/HEAD/OPTIONS."""
+    action_roles: dict[str, tuple[str, ...]] = getattr(view, "action_roles", {})
+    action = getattr(view, "action", None)
+    if action in action_roles:
+        return action_roles[action]
+    allowed: tuple[str, ...] = getattr(view, "allowed_roles", tuple(Role))
+    if method in SAFE_METHODS:
+        return allowed
+    return tuple(getattr(view, "write_roles", allowed))
 
-    `view.allowed_roles` (default: every role) may use the view at all; `view.write_roles`
-    (default: the same) may send anything but GET/HEAD/OPTIONS. A view that needs a finer rule per
-    action overrides `roles_for(request)`.
-    """
+
+class ActsForOwner(BasePermission):
+    """Resolves `request.membership` and checks the caller's role (see `roles_allowed`)."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
         if not (request.user and request.user.is_authenticated):
             return False
         membership = resolve_membership(request)
         request.membership = membership  # type: ignore[attr-defined]
-        if hasattr(view, "roles_for"):
-            allowed = view.roles_for(request)
-        elif request.method in SAFE_METHODS:
-            allowed = getattr(view, "allowed_roles", tuple(Role))
-        else:
-            allowed = getattr(view, "write_roles", getattr(view, "allowed_roles", tuple(Role)))
-        if membership.role not in allowed:
+        if membership.role not in roles_allowed(view, request.method or "GET"):
             raise exceptions.PermissionDenied("Your role may not do this.")
         return True

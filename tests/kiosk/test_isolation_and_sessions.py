@@ -233,3 +233,14 @@ def test_throttling_per_ip(redis_client, settings) -> None:
     settings.KIOSK_IP_THROTTLE_RATE = "2/min"
     codes = [make_kiosk().client.get("/api/sessions").status_code for _ in range(3)]
     assert codes == [200, 200, 429]
+
+
+@pytest.mark.django_db
+def test_a_malformed_id_of_the_right_length_is_a_404_not_a_500():
+    k = make_kiosk()
+    for url in (
+        "/api/payments/status/000000000000000000000000000000000000/",
+        "/api/sessions/------------------------------------/",
+        "/api/reports/0123456789abcdef0123456789abcdef----/",
+    ):
+        assert k.client.get(url).status_code == 404, url

@@ -1,0 +1,367 @@
+"""Staff tasks: the working list, my tasks with ingredient levels, manual creation, completion
+with stock entry, cancelling, and who gets each terminal's restock tasks."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import django_filters
+from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
+from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from inventory.models import Inventory, Location
+from notifications.events import person_name
+from tasks_app import services
+from tasks_app.models import Task, TaskStatus, TaskType
+from tenancy.fields import MemberField, OwnedPrimaryKeyRelatedField
+from tenancy.models import Role
+from tenancy.permissions import ActsForOwner
+from tenancy.views import OwnerScopedMixin
+from vendista.models import Terminal
+
+STAFF = (Role.OWNER, Role.ADMIN)
+
+
+class IngredientLevelSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    current_stock = serializers.DecimalField(max_digits=12, decimal_places=3)
+    max_stock = serializers.DecimalField(max_digits=12, decimal_places=3)
+    critical_stock = serializers.DecimalField(max_digits=12, decimal_places=3, allow_null=True)
+    percentage = serializers.IntegerField()
+    critical = serializers.BooleanField()
+
+
+def ingredient_levels(rows: list[Inventory]) -> list[dict[str, Any]]:
+    """The machine containers that have a capacity, with fill level and the critical flag."""
+    return [
+        {
+            "name": row.item_name,
+            "current_stock": row.current_stock,
+            "max_stock": row.max_stock,
+            "critical_stock": row.critical_stock,
+            "percentage": round(row.current_stock / row.max_stock * 100),
+            "critical": row.is_critical(),
+        }
+        for row in rows
+        if row.max_stock and row.max_stock > 0
+    ]
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    terminal = OwnedPrimaryKeyRelatedField(queryset=Terminal.objects.filter(is_active=True))
+    terminal_name = serializers.CharField(source="terminal.name", read_only=True)
+    assignee = MemberField(required=False, allow_null=True)
+    assignee_name = serializers.SerializerMethodField()
+    task_type = serializers.ChoiceField(choices=TaskType.choices, default=TaskType.RESTOCK)
+    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+    class Meta:
+        model = Task
+        fields = [
+            "id",
+            "terminal",
+            "terminal_name",
+            "task_type",
+            "status",
+            "is_auto",
+            "assignee",
+            "assignee_name",
+            "details",
+            "comment",
+            "created_at",
+            "completed_at",
+            "cancelled_at",
+        ]
+        # The one-open-restock-task rule is the service's (a 409 naming the open task).
+        validators: list[Any] = []
+        read_only_fields = [
+            "id",
+            "status",
+            "is_auto",
+            "details",
+            "created_at",
+            "completed_at",
+            "cancelled_at",
+        ]
+
+    def get_assignee_name(self, task: Task) -> str | None:
+        if task.assignee_id is None:
+            return None
+        return person_name(task.assignee_id, task.owner_id)
+
+
+class MyTaskSerializer(TaskSerializer):
+    ingredients = serializers.SerializerMethodField()
+
+    class Meta(TaskSerializer.Meta):
+        fields = [*TaskSerializer.Meta.fields, "ingredients"]
+
+    @extend_schema_field(IngredientLevelSerializer(many=True))
+    def get_ingredients(self, task: Task) -> list[dict[str, Any]]:
+        rows = getattr(task.terminal, "machine_rows", [])
+        return IngredientLevelSerializer(ingredient_levels(rows), many=True).data  # type: ignore[return-value]
+
+
+class StockEntrySerializer(serializers.Serializer):
+    item_name = serializers.CharField(max_length=100, trim_whitespace=True)
+    current_stock = serializers.DecimalField(max_digits=12, decimal_places=3, min_value=Decimal(0))
+
+
+class CompleteSerializer(serializers.Serializer):
+    updated_stock = StockEntrySerializer(
+        many=True,
+        required=False,
+        help_text="The machine's stock after the visit (absolute, base units). Required for "
+        "restock tasks.",
+    )
+
+    def validate_updated_stock(self, value: list[dict[str, Any]]) -> dict[str, Decimal]:
+        names = [row["item_name"] for row in value]
+        if len(names) != len(set(names)):
+            raise ValidationError(_("Each ingredient only once."))
+        return {row["item_name"]: row["current_stock"] for row in value}
+
+
+class TaskFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=TaskStatus.choices)
+    task_type = django_filters.ChoiceFilter(choices=TaskType.choices)
+    terminal = django_filters.NumberFilter(field_name="terminal_id")
+    assignee = django_filters.NumberFilter(field_name="assignee_id")
+    is_auto = django_filters.BooleanFilter()
+    include_finished = django_filters.BooleanFilter(
+        method="filter_noop",
+        label="Also list tasks finished before today (Europe/Moscow)",
+    )
+
+    class Meta:
+        model = Task
+        fields = ["status", "task_type", "terminal", "assignee", "is_auto", "include_finished"]
+
+    def filter_noop(self, queryset: QuerySet[Task], name: str, value: Any) -> QuerySet[Task]:
+        return queryset  # applied in TaskViewSet.get_queryset
+
+
+def _task_error(error: services.TaskError) -> exceptions.APIException:
+    if error.conflict:
+        conflict = exceptions.APIException({error.field: [error.message]})
+        conflict.status_code = status.HTTP_409_CONFLICT
+        return conflict
+    return ValidationError({error.field: [error.message]})
+
+
+COMPLETE_EXAMPLE = OpenApiExample(
+    "Machine refilled",
+    request_only=True,
+    value={
+        "updated_stock": [
+            {"item_name": "Кофе", "current_stock": "1400"},
+            {"item_name": "Стаканы", "current_stock": "300"},
+        ]
+    },
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="The working list: open tasks and those finished today (Europe/Moscow)",
+        parameters=[
+            OpenApiParameter("include_finished", bool, description="Include older finished tasks")
+        ],
+    ),
+    retrieve=extend_schema(summary="One task"),
+    create=extend_schema(
+        summary="Create a task by hand",
+        description="A terminal has at most one open restock task: a second one is a 409.",
+        examples=[
+            OpenApiExample(
+                "Restock by hand",
+                request_only=True,
+                value={"terminal": 7, "assignee": 12, "comment": "Привезти стаканы"},
+            )
+        ],
+    ),
+)
+class TaskViewSet(
+    OwnerScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Restock and service tasks. Everyone reads, completes and sees their own tasks; owners and
+    admins create and cancel tasks."""
+
+    queryset = Task.objects.select_related("terminal")
+    serializer_class = TaskSerializer
+    permission_classes = (IsAuthenticated, ActsForOwner)
+    filterset_class = TaskFilter
+    ordering_fields = ["created_at", "completed_at"]
+    ordering = ["-created_at", "-id"]
+    action_roles = {"create": STAFF, "cancel": STAFF, "complete": tuple(Role), "my": tuple(Role)}
+
+    def get_queryset(self) -> QuerySet[Task]:
+        queryset = super().get_queryset()
+        if self.action == "list" and self.request.query_params.get("include_finished") not in (
+            "true",
+            "True",
+            "1",
+        ):
+            queryset = services.working_list(queryset)
+        return queryset
+
+    def perform_create(self, serializer: Any) -> None:
+        data = serializer.validated_data
+        try:
+            serializer.instance = services.create_manual_task(
+                self.owner.pk,
+                data["terminal"].pk,
+                task_type=data["task_type"],
+                assignee_id=data["assignee"].pk if data.get("assignee") else None,
+                comment=data.get("comment", ""),
+                created_by_id=self.request.user.pk,
+            )
+        except services.TaskError as error:
+            raise _task_error(error) from None
+
+    @extend_schema(
+        summary="My open tasks, with the machine's ingredient levels",
+        responses=MyTaskSerializer(many=True),
+    )
+    @action(detail=False, methods=["get"], filterset_class=None)
+    def my(self, request: Request) -> Response:
+        tasks = (
+            Task.objects.filter(
+                owner=self.owner, assignee_id=request.user.pk, status=TaskStatus.PENDING
+            )
+            .select_related("terminal")
+            .prefetch_related(
+                Prefetch(
+                    "terminal__inventories",
+                    queryset=Inventory.objects.filter(location=Location.MACHINE).order_by(
+                        "item_name"
+                    ),
+                    to_attr="machine_rows",
+                )
+            )
+            .order_by("created_at", "id")
+        )
+        page = self.paginate_queryset(tasks)
+        data = MyTaskSerializer(page, many=True, context=self.get_serializer_context()).data
+        return self.get_paginated_response(data)
+
+    @extend_schema(
+        summary="Complete a task, entering the machine's stock after a restock",
+        description="Manual restock: at least one ingredient must rise. Automatic restock: every "
+        "submitted ingredient that was critical must end above its critical level. Only machine "
+        "rows change. Service staff complete their own or unassigned tasks.",
+        request=CompleteSerializer,
+        responses={200: TaskSerializer},
+        examples=[COMPLETE_EXAMPLE],
+    )
+    @action(detail=True, methods=["post"])
+    def complete(self, request: Request, pk: str | None = None) -> Response:
+        task = self.get_object()
+        if self.membership.role == Role.SERVICE and task.assignee_id not in (
+            None,
+            request.user.pk,
+        ):
+            raise exceptions.PermissionDenied(_("This task is assigned to someone else."))
+        serializer = CompleteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            task = services.complete_task(
+                task.pk,
+                serializer.validated_data.get("updated_stock", {}),
+                user_id=request.user.pk,
+            )
+        except services.TaskError as error:
+            raise _task_error(error) from None
+        return Response(TaskSerializer(task, context=self.get_serializer_context()).data)
+
+    @extend_schema(summary="Cancel an open task (kept for history)", request=None)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        task = self.get_object()
+        try:
+            task = services.cancel_task(task.pk, user_id=request.user.pk)
+        except services.TaskError as error:
+            raise _task_error(error) from None
+        return Response(TaskSerializer(task, context=self.get_serializer_context()).data)
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    terminal_name = serializers.CharField(source="name", read_only=True)
+    restock_assignee = MemberField(allow_null=True, source="assignment.restock_assignee")
+    needs_containers_config = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Terminal
+        fields = [
+            "id",
+            "terminal_name",
+            "sales_since_cleaning",
+            "restock_assignee",
+            "needs_containers_config",
+        ]
+        read_only_fields = ["id", "terminal_name", "sales_since_cleaning"]
+
+    def get_needs_containers_config(self, terminal: Terminal) -> bool:
+        rows = getattr(terminal, "machine_rows", [])
+        return not rows or any(not row.max_stock or row.max_stock <= 0 for row in rows)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Who gets each terminal's automatic restock tasks"),
+    retrieve=extend_schema(summary="The restock assignee of one terminal"),
+    update=extend_schema(
+        summary="Set the restock assignee of a terminal (a member of the owner, or null)",
+        examples=[OpenApiExample("Assign", value={"restock_assignee": 12}, request_only=True)],
+    ),
+    partial_update=extend_schema(summary="Set the restock assignee of a terminal"),
+)
+class AssignmentViewSet(
+    OwnerScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Task settings per terminal (the id is the terminal's). Owners and admins change them."""
+
+    queryset = Terminal.objects.filter(is_active=True).select_related("assignment")
+    serializer_class = AssignmentSerializer
+    permission_classes = (IsAuthenticated, ActsForOwner)
+    ordering = ["name", "id"]
+    write_roles = STAFF
+
+    def get_queryset(self) -> QuerySet[Terminal]:
+        return (
+            super()
+            .get_queryset()
+            .prefetch_related(
+                Prefetch(
+                    "inventories",
+                    queryset=Inventory.objects.filter(location=Location.MACHINE),
+                    to_attr="machine_rows",
+                )
+            )
+        )
+
+    def perform_update(self, serializer: Any) -> None:
+        assignee = serializer.validated_data.get("assignment", {}).get("restock_assignee")
+        services.set_restock_assignee(serializer.instance.pk, assignee.pk if assignee else None)
+        serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
