@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Browser, Page, Route, expect
 
 from audit.models import AuditEntry
@@ -43,12 +45,16 @@ def open_kiosk(browser: Browser, live_server, settings, redis_client, tmp_path):
     contexts = []
     errors: list[str] = []
 
-    def opener(k: KioskClient | None = None, *, token: str | None = None) -> Page:
+    def opener(
+        k: KioskClient | None = None, *, token: str | None = None, fake_clock: bool = False
+    ) -> Page:
         context = browser.new_context(viewport=LANDSCAPE, locale="en-US")
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.set_default_timeout(15_000)
+        if fake_clock:
+            page.clock.install()  # time runs as usual until the test jumps it forward
         url = f"{live_server.url}/kiosk/"
         if token or k:
             url += f"#token={token or k.token}"  # type: ignore[union-attr]
@@ -194,20 +200,24 @@ def test_dev_flow_from_start_to_a_report_in_the_outbox(open_kiosk, celery_worker
 
 
 def test_session_expiry_resets_the_screen_and_cancels_the_payment(open_kiosk, settings) -> None:
-    settings.KIOSK_SESSION_TTL_MS = 4000
+    settings.KIOSK_SESSION_TTL_MS = 60_000
     settings.PAYMENTS_DEV_MANUAL_MODE = True  # the payment stays pending until the session ends
     k = make_kiosk()
-    page = open_kiosk(k)
+    page = open_kiosk(k, fake_clock=True)
 
     page.click("#choose-thickness")
     _enter_contacts(page, email=EMAIL)
     expect(page.locator("#screen-payment")).to_be_visible()
     expect(page.locator("#dev-confirm")).to_be_visible()  # manual mode: a DEV button to pay
+    expect(page.locator("#qr")).to_be_visible()
     session = Session.objects.get()
-    assert session.ttl_ms == 4000
+    assert session.ttl_ms == 60_000
 
     # The screen notices the expiry itself (the beat sweep runs only once a minute) and resets.
-    expect(page.locator("#screen-start")).to_be_visible(timeout=10_000)
+    page.clock.fast_forward(55_000)
+    expect(page.locator("#screen-payment")).to_be_visible()
+    page.clock.fast_forward(6_000)
+    expect(page.locator("#screen-start")).to_be_visible()
     expect(page.locator("#start-notice")).to_have_text(
         "Сеанс завершён: прошло слишком много времени. Пожалуйста, начните заново."
     )
@@ -216,16 +226,15 @@ def test_session_expiry_resets_the_screen_and_cancels_the_payment(open_kiosk, se
     intent = PaymentIntent.objects.get(session=session)
     assert (intent.status, intent.failure_reason) == ("canceled", "canceled_by_kiosk")
 
-    # The server's own sweep then marks the session expired.
-    assert expire_sessions() == 1
+    # The server's own sweep, a minute on, marks the session expired.
+    assert expire_sessions(now=timezone.now() + timedelta(seconds=61)) == 1
     assert Session.objects.get(pk=session.pk).status == "expired"
 
 
 def test_cancelled_payment_says_so_and_returns_to_start(open_kiosk, settings) -> None:
     settings.PAYMENTS_DEV_MANUAL_MODE = True
-    settings.KIOSK_UI_IDLE_SECONDS = 4
     k = make_kiosk()
-    page = open_kiosk(k)
+    page = open_kiosk(k, fake_clock=True)
     _lose_first_answer(page, "**/api/payments/intent")
 
     page.click("#choose-diagnostics")
@@ -246,7 +255,9 @@ def test_cancelled_payment_says_so_and_returns_to_start(open_kiosk, settings) ->
         action="payment.cancel_requested", object_id=str(intent.pk), actor_kind="kiosk"
     ).exists()
     check_screen(page, "payment-canceled", portrait=False)
-    expect(page.locator("#screen-start")).to_be_visible(timeout=10_000)
+    expect(page.locator("#notice-return")).to_contain_text("Возврат на главный экран через")
+    page.clock.fast_forward(16_000)
+    expect(page.locator("#screen-start")).to_be_visible()
 
 
 def test_payment_countdown_runs_out_and_says_so(open_kiosk, settings) -> None:
@@ -271,11 +282,14 @@ def test_payment_countdown_runs_out_and_says_so(open_kiosk, settings) -> None:
 def test_inactivity_warns_then_returns_to_start(open_kiosk, settings) -> None:
     settings.KIOSK_UI_IDLE_SECONDS = 6
     k = make_kiosk()
-    page = open_kiosk(k)
+    page = open_kiosk(k, fake_clock=True)
 
     page.click("#choose-diagnostics")
     page.fill("#email", EMAIL)
-    expect(page.locator("#idle")).to_be_visible(timeout=10_000)
+    page.clock.fast_forward(3_000)
+    expect(page.locator("#idle")).to_be_hidden()  # still time: no prompt yet
+    page.clock.fast_forward(1_500)
+    expect(page.locator("#idle")).to_be_visible()
     expect(page.locator("#idle-text")).to_contain_text("экран вернётся к началу")
     expect(page.locator("#idle-continue")).to_be_focused()
     check_screen(page, "idle-warning", portrait=False)
@@ -285,7 +299,10 @@ def test_inactivity_warns_then_returns_to_start(open_kiosk, settings) -> None:
     expect(page.locator("#email")).to_be_focused()  # back where the client was typing
     assert page.input_value("#email") == EMAIL
 
-    expect(page.locator("#screen-start")).to_be_visible(timeout=12_000)
+    page.clock.fast_forward(4_500)
+    expect(page.locator("#screen-contact")).to_be_visible()  # the touch bought a full period
+    page.clock.fast_forward(2_000)
+    expect(page.locator("#screen-start")).to_be_visible()
     assert page.input_value("#email") == ""
     assert Session.objects.count() == 0
 
