@@ -154,21 +154,20 @@ def qr_svg(data: str) -> str:
 
 
 class IntentQrView(KioskAPIView):
-    """`GET /api/payments/qr/{id}`: the pending intent's `qr_code_data` as an SVG image, for the
-    kiosk screen. 409 while the PSP has given no QR data yet, or once the intent is closed."""
+    """`GET /api/payments/qr/{id}`: the intent's `qr_code_data` (readable in the intent itself)
+    as an SVG image, for the kiosk screen. 409 while the PSP has given no QR data yet."""
 
     @extend_schema(
         responses={
             (200, "image/svg+xml"): OpenApiTypes.BINARY,
-            409: OpenApiResponse(description="No QR code yet, or the payment is closed."),
+            409: OpenApiResponse(description="The PSP has given no QR code data yet."),
         }
     )
     def get(self, request: Request, pk: Any) -> HttpResponse | Response:
         intent = get_object_or_404(_intents(request).only("id", "status", "qr_code_data"), pk=pk)
-        if intent.status != "pending" or not intent.qr_code_data:
-            code = "qr_not_ready" if intent.status == "pending" else f"payment_{intent.status}"
+        if not intent.qr_code_data:
             return Response(
-                {"detail": f"no QR code: payment is {intent.status}", "code": code},
+                {"detail": "no QR code data yet", "code": "qr_not_ready"},
                 status=status.HTTP_409_CONFLICT,
             )
         response = HttpResponse(qr_svg(intent.qr_code_data), content_type="image/svg+xml")
