@@ -25,6 +25,12 @@ class InventoryAdmin(admin.ModelAdmin):
     list_filter = ["location", "owner"]
     search_fields = ["item_name", "terminal__name"]
     list_select_related = ["owner", "terminal"]
+    # Stock changes go through the API's operations, which write the change log.
+    readonly_fields = ["current_stock", "updated_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        fixed = ["owner", "terminal", "location", "item_name"] if obj is not None else []
+        return [*fixed, *self.readonly_fields]
 
 
 @admin.register(InventoryChange)
@@ -65,6 +71,7 @@ class RecipeAdmin(admin.ModelAdmin):
     search_fields = ["name", "terminal__name"]
     inlines = [RecipeItemInline]
     list_select_related = ["terminal"]
+    autocomplete_fields = ["terminal"]
 
 
 @admin.register(RecipePreset)
