@@ -364,6 +364,9 @@ IMPORT_RUN_RETENTION_DAYS = env_int("IMPORT_RUN_RETENTION_DAYS", 90, minimum=1)
 KIOSK_SESSION_TTL_MS = env_int("KIOSK_SESSION_TTL_MS", 3_600_000, minimum=1000)
 # Told to the kiosk UI: return to the start screen when the session expires.
 KIOSK_AUTO_RESET_ON_TIMEOUT = env_bool("KIOSK_AUTO_RESET_ON_TIMEOUT", True)
+# Kiosk screen: seconds without a touch before it returns to the start screen (not while a
+# payment or the service is in progress).
+KIOSK_UI_IDLE_SECONDS = env_int("KIOSK_UI_IDLE_SECONDS", 90, minimum=3)
 # Largest accepted session metadata, bytes of JSON.
 KIOSK_SESSION_METADATA_MAX_BYTES = env_int("KIOSK_SESSION_METADATA_MAX_BYTES", 8192, minimum=256)
 # DRF throttling (Redis cache): per kiosk token and per client IP ("N/sec|min|hour|day").

@@ -449,7 +449,9 @@ RECIPE_EXAMPLE = OpenApiExample(
     list=extend_schema(summary="Recipes per terminal and machine item"),
     retrieve=extend_schema(summary="One recipe"),
     create=extend_schema(summary="Create a recipe", examples=[RECIPE_EXAMPLE]),
-    update=extend_schema(summary="Replace a recipe's name, ingredients and visibility"),
+    update=extend_schema(
+        summary="Replace a recipe's name, ingredients and visibility", examples=[RECIPE_EXAMPLE]
+    ),
     partial_update=extend_schema(
         summary="Change a recipe: rename, hide or show, or replace its ingredients",
         examples=[OpenApiExample("Hide", value={"is_hidden": True}, request_only=True)],
@@ -520,12 +522,32 @@ class PresetSerializer(serializers.ModelSerializer):
         return value
 
 
+PRESET_EXAMPLE = OpenApiExample(
+    "Own latte",
+    request_only=True,
+    value={
+        "name": "Латте (300 мл)",
+        "items": [
+            {"item_name": "Кофе", "quantity": "9"},
+            {"item_name": "Вода", "quantity": "120"},
+            {"item_name": "Сливки", "quantity": "40"},
+            {"item_name": "Стаканы", "quantity": "1"},
+        ],
+    },
+)
+
+
 @extend_schema_view(
     list=extend_schema(summary="Drink presets: the global ones and the owner's own"),
     retrieve=extend_schema(summary="One preset"),
-    create=extend_schema(summary="Save an own preset (replaces one of the same name)"),
-    update=extend_schema(summary="Replace an own preset"),
-    partial_update=extend_schema(summary="Change an own preset"),
+    create=extend_schema(
+        summary="Save an own preset (replaces one of the same name)", examples=[PRESET_EXAMPLE]
+    ),
+    update=extend_schema(summary="Replace an own preset", examples=[PRESET_EXAMPLE]),
+    partial_update=extend_schema(
+        summary="Change an own preset",
+        examples=[OpenApiExample("Rename", value={"name": "Латте XL"}, request_only=True)],
+    ),
     destroy=extend_schema(summary="Delete an own preset (global ones cannot be deleted)"),
 )
 class PresetViewSet(OwnerScopedMixin, viewsets.ModelViewSet):

@@ -245,6 +245,7 @@ class KioskConfigSerializer(serializers.ModelSerializer):
             "dev_manual_mode": settings.PAYMENTS_DEV_MANUAL_MODE,
             "session_ttl_ms": settings.KIOSK_SESSION_TTL_MS,
             "auto_reset_on_timeout": settings.KIOSK_AUTO_RESET_ON_TIMEOUT,
+            "idle_timeout_s": settings.KIOSK_UI_IDLE_SECONDS,
             "intent_ttl_s": settings.PAYMENTS_INTENT_TTL_S,
         }
 

@@ -1,10 +1,12 @@
-"""Kiosk, payments and reports URLs (spec paths, with or without a trailing slash)."""
+"""Kiosk, payments and reports URLs (spec paths, with or without a trailing slash), and the
+kiosk's touch screen at `/kiosk/`."""
 
 from __future__ import annotations
 
 from django.urls import path, re_path
 
 from kiosk import api as kiosk_api
+from kiosk import views as kiosk_views
 from payments import api as payments_api
 from reports import api as reports_api
 
@@ -13,6 +15,7 @@ from reports import api as reports_api
 UUID = r"(?P<pk>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
 
 urlpatterns = [
+    path("kiosk/", kiosk_views.kiosk_screen, name="kiosk-screen"),
     re_path(r"^api/kiosk/me/?$", kiosk_api.KioskMeView.as_view(), name="kiosk-me"),
     re_path(r"^api/sessions/?$", kiosk_api.SessionListCreateView.as_view(), name="session-list"),
     re_path(
@@ -37,6 +40,12 @@ urlpatterns = [
         rf"^api/payments/status/{UUID}/?$",
         payments_api.IntentStatusView.as_view(),
         name="payment-status",
+    ),
+    re_path(rf"^api/payments/qr/{UUID}/?$", payments_api.IntentQrView.as_view(), name="payment-qr"),
+    re_path(
+        rf"^api/payments/cancel/{UUID}/?$",
+        payments_api.IntentCancelView.as_view(),
+        name="payment-cancel",
     ),
     re_path(
         rf"^api/payments/confirm/{UUID}/?$",

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -137,6 +139,57 @@ class IntentStatusView(KioskAPIView):
         intent = get_object_or_404(
             _intents(request).only(*IntentStatusSerializer.Meta.fields), pk=pk
         )
+        return Response(IntentStatusSerializer(intent).data)
+
+
+def qr_svg(data: str) -> str:
+    """The payment QR code as a standalone SVG that scales to its box (no fixed size)."""
+    import segno
+
+    buffer = io.BytesIO()
+    segno.make(data, error="m").save(
+        buffer, kind="svg", scale=1, border=4, dark="#000", light="#fff", omitsize=True
+    )
+    return buffer.getvalue().decode()
+
+
+class IntentQrView(KioskAPIView):
+    """`GET /api/payments/qr/{id}`: the intent's `qr_code_data` (readable in the intent itself)
+    as an SVG image, for the kiosk screen. 409 while the PSP has given no QR data yet."""
+
+    @extend_schema(
+        responses={
+            (200, "image/svg+xml"): OpenApiTypes.BINARY,
+            409: OpenApiResponse(description="The PSP has given no QR code data yet."),
+        }
+    )
+    def get(self, request: Request, pk: Any) -> HttpResponse | Response:
+        intent = get_object_or_404(_intents(request).only("id", "status", "qr_code_data"), pk=pk)
+        if not intent.qr_code_data:
+            return Response(
+                {"detail": "no QR code data yet", "code": "qr_not_ready"},
+                status=status.HTTP_409_CONFLICT,
+            )
+        response = HttpResponse(qr_svg(intent.qr_code_data), content_type="image/svg+xml")
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+class IntentCancelView(KioskAPIView):
+    """`POST /api/payments/cancel/{id}` (kiosk): the client gave up, or the kiosk's timer ran
+    out. Answers the status afterwards: `canceled`/`expired`, or `succeeded` when the PSP had
+    already taken the money (the client gets the service), or `pending` if the PSP did not
+    answer (ask again)."""
+
+    permission_classes = (IsKiosk,)
+
+    @extend_schema(request=None, responses=IntentStatusSerializer)
+    def post(self, request: Request, pk: Any) -> Response:
+        intent = get_object_or_404(_intents(request), pk=pk)
+        kiosk = request_kiosk(request)
+        assert kiosk is not None
+        services.cancel_intent(intent, actor=Actor.for_kiosk(kiosk, request))
+        intent.refresh_from_db()
         return Response(IntentStatusSerializer(intent).data)
 
 

@@ -316,6 +316,26 @@ def expire_intents(now: datetime | None = None) -> int:
     return expired
 
 
+def cancel_intent(
+    intent: PaymentIntent, *, actor: Actor = SYSTEM, reason: str = "canceled_by_kiosk"
+) -> str:
+    """Cancel a pending intent at the kiosk's request (the client pressed "cancel", or the
+    kiosk's own timer ran out; past its expiry it is marked expired). The PSP is asked first: a
+    payment it already took is confirmed, not cancelled, so the paying client still gets the
+    service. Returns the intent's status afterwards (still `pending` when the PSP did not
+    answer: the kiosk asks again). Safe to repeat."""
+    if intent.status != PaymentStatus.PENDING:
+        return intent.status
+    _audit(actor, "payment.cancel_requested", intent, reason=reason)
+    if intent.expires_at <= timezone.now():
+        # The kiosk's countdown ran out: the same outcome the expiry sweep would record.
+        _close_at_provider(intent, status=PaymentStatus.EXPIRED, reason="expired")
+    else:
+        _close_at_provider(intent, status=PaymentStatus.CANCELED, reason=reason)
+    intent.refresh_from_db()
+    return intent.status
+
+
 def cancel_session_intents(session: Session) -> None:
     """Cancel a session's unpaid intents (called in the session's expiry transaction; the PSP
     calls happen after commit)."""

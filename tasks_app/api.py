@@ -331,7 +331,10 @@ class AssignmentSerializer(serializers.ModelSerializer):
         summary="Set the restock assignee of a terminal (a member of the owner, or null)",
         examples=[OpenApiExample("Assign", value={"restock_assignee": 12}, request_only=True)],
     ),
-    partial_update=extend_schema(summary="Set the restock assignee of a terminal"),
+    partial_update=extend_schema(
+        summary="Set the restock assignee of a terminal",
+        examples=[OpenApiExample("Unassign", value={"restock_assignee": None}, request_only=True)],
+    ),
 )
 class AssignmentViewSet(
     OwnerScopedMixin,

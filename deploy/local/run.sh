@@ -32,6 +32,7 @@ base="http://127.0.0.1:$PORT"
 cat <<INFO
 
 vendkiosk is starting. Open:
+  Kiosk screen $base/kiosk/#token=demo-kiosk-token-2026-dev-only   (the demo kiosk, DEV)
   Admin        $base/admin/          (log in as staff / staff-demo-2026)
   API docs     $base/api/docs/       (any demo login; API tokens above)
   Health       $base/healthz

@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
-# System libraries WeasyPrint (PDF reports) loads at run time: Pango, HarfBuzz subsetting and a
-# Cyrillic font. Installed with apt when missing and running as root; otherwise says what to do.
+# System packages loaded at run time: Pango, HarfBuzz subsetting and a Cyrillic font for
+# WeasyPrint (PDF reports); with --tests (make test) also Debian's chromium, which the kiosk
+# screen's browser tests drive through Playwright (no browser is downloaded). Installed with apt
+# when missing and running as root; otherwise says what to do.
 set -euo pipefail
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
+purpose="PDF reports"
+if [ "${1:-}" = "--tests" ]; then
+  packages+=(chromium)
+  purpose="PDF reports and the kiosk screen tests"
+fi
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-  echo "[libs] installing ${missing[*]} for PDF reports ..."
+  echo "[libs] installing ${missing[*]} for $purpose ..."
   apt-get update -qq >/dev/null 2>&1 || true
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 else
-  echo "[libs] PDF reports need: ${missing[*]} (sudo apt-get install ${missing[*]})" >&2
+  echo "[libs] $purpose need: ${missing[*]} (sudo apt-get install ${missing[*]})" >&2
   exit 1
 fi

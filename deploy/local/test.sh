@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="$PWD/.venv/bin:$PATH"
 
-bash deploy/local/system-libs.sh
+bash deploy/local/system-libs.sh --tests
 python deploy/local/services.py up --env-file var/test-services.env
 set -a; . var/test-services.env; set +a
 trap 'python deploy/local/services.py down --only "$VK_STARTED_SERVICES"' EXIT

@@ -83,6 +83,7 @@ def paid_session(
         amount=30000,
         provider="dev",
         status="succeeded",
+        qr_code_data=f"http://127.0.0.1:8000/dev-pay/{session.pk}?sum=30000",
         idempotency_key=f"vk-intent-{uuid.uuid4()}",
         expires_at=timezone.now() + timedelta(minutes=15),
     )

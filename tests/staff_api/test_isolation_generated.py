@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import uuid
 from collections import deque
 from datetime import timedelta
 from typing import Any
@@ -23,15 +22,14 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.db import models
-from django.urls import Resolver404, resolve
 from django.utils import timezone
-from drf_spectacular.generators import SchemaGenerator
 
 from kiosk.models import Session
 from payments.models import PaymentIntent
 from reports.models import Report
 from tenancy.models import Owner, Role
 from tenancy.permissions import ActsForOwner, roles_allowed
+from tests.helpers.api_schema import acts_for_owner, operations, view_of
 from tests.helpers.coffee_shop import seed_shop
 from tests.helpers.kiosk import make_kiosk, paid_session
 from tests.helpers.tenancy import Tenant, make_tenant
@@ -40,7 +38,6 @@ from vendista.models import ImportRun
 pytestmark = pytest.mark.django_db
 
 MARKER = "ЖЕРТВА-7f3a"
-METHODS = ("get", "post", "put", "patch", "delete")
 REFUSED = {401, 403, 404}
 # Keys of request examples that carry ids of the caller's own objects.
 TERMINAL_KEYS = {"terminal", "source_terminal", "destinations", "destination_terminals"}
@@ -50,17 +47,7 @@ USER_KEYS = {"assignee", "restock_assignee"}
 NOT_TENANT_DATA = {"audit.auditentry"}
 
 
-def _operations() -> list[tuple[str, str, dict[str, Any]]]:
-    schema = SchemaGenerator().get_schema(request=None, public=True)
-    return [
-        (path, method.upper(), operation)
-        for path, item in sorted(schema["paths"].items())
-        for method, operation in item.items()
-        if method in METHODS
-    ]
-
-
-OPERATIONS = _operations()
+OPERATIONS = operations()
 
 
 def owner_lookup(model: type[models.Model], depth: int = 4) -> str | None:
@@ -155,18 +142,6 @@ class Victim:
         return example
 
 
-def view_of(path: str) -> tuple[Any, dict[str, str] | None]:
-    """The view class and viewset action answering `path` (ids filled with a dummy)."""
-    for dummy in ("1", str(uuid.uuid4())):
-        try:
-            match = resolve(path.replace("{id}", dummy).replace("{pk}", dummy))
-        except Resolver404:
-            continue
-        func = match.func
-        return getattr(func, "cls", None), getattr(func, "actions", None)
-    raise AssertionError(f"{path} does not resolve")
-
-
 def build(path: str, method: str, operation: dict[str, Any], victim: Victim) -> tuple[str, Any]:
     view_cls, _actions = view_of(path)
     model = None
@@ -229,18 +204,13 @@ def test_another_owner_never_sees_or_changes_the_victims_data(operation, redis_c
         assert response.json() == before.json(), f"{url} answers differently once the victim exists"
 
     claimed = call(attacker, method, url, body, HTTP_X_OWNER_ID=str(victim.owner.pk))
-    assert claimed.status_code in REFUSED or not _acts_for_owner(path), (
+    assert claimed.status_code in REFUSED or not acts_for_owner(path), (
         method,
         url,
         claimed.status_code,
     )
     assert MARKER not in claimed.content.decode("utf-8", "replace")
     assert victim_snapshot(victim.owner) == snapshot, f"{method} {url} changed the victim's data"
-
-
-def _acts_for_owner(path: str) -> bool:
-    view_cls, _actions = view_of(path)
-    return ActsForOwner in tuple(getattr(view_cls, "permission_classes", ()))
 
 
 SERVICE_FORBIDDEN: list[tuple[str, str, dict[str, Any]]] = []
