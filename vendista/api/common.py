@@ -75,10 +75,6 @@ class KopecksAsRublesField(serializers.Field):
         return kopecks_to_rubles(value)
 
 
-def rubles_text(value: Decimal) -> str:
-    return f"{value:.2f}"
-
-
 class MoscowDateTimeField(serializers.DateTimeField):
     """ISO 8601; without an offset it is Moscow local time (a date alone: its midnight)."""
 
