@@ -19,7 +19,7 @@ User = get_user_model()
 
 class MembershipSerializer(serializers.ModelSerializer):
     username = serializers.CharField(source="user.username", read_only=True)
-    email = serializers.EmailField(source="user.email", read_only=True)
+    email = serializers.CharField(source="user.email", read_only=True)
 
     class Meta:
         model = Membership
@@ -40,7 +40,7 @@ class MyMembershipSerializer(serializers.ModelSerializer):
 class MeSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
-    email = serializers.EmailField()
+    email = serializers.CharField(allow_blank=True)
     is_staff = serializers.BooleanField()
     memberships = MyMembershipSerializer(many=True)
 
