@@ -83,6 +83,16 @@ class Inventory(models.Model):
     def is_critical(self) -> bool:
         return self.critical_stock is not None and self.current_stock <= self.critical_stock
 
+    def is_configured(self) -> bool:
+        """Whether the container has a capacity (machine rows without one are "not configured")."""
+        return self.max_stock is not None and self.max_stock > 0
+
+    def fill_percentage(self) -> int | None:
+        """Current stock as a whole percentage of the capacity; None without a capacity."""
+        if self.max_stock is None or self.max_stock <= 0:
+            return None
+        return round(self.current_stock / self.max_stock * 100)
+
 
 class ChangeSource(models.TextChoices):
     TRANSFER_OUT = "transfer_out", _("Transfer out")

@@ -7,9 +7,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.utils.translation import gettext as _
 
 from inventory.models import (
@@ -60,6 +61,21 @@ def load_recipes(owner_id: int) -> RecipeMap:
     for terminal_id, machine_item_id, item_name, quantity in rows:
         recipes[(terminal_id, machine_item_id)].append((item_name, quantity))
     return dict(recipes)
+
+
+def machine_rows(lookup: str = "inventories") -> Prefetch[Any]:
+    """Prefetch a terminal's machine containers (by name) into `.machine_rows`."""
+    return Prefetch(
+        lookup,
+        queryset=Inventory.objects.filter(location=Location.MACHINE).order_by("item_name"),
+        to_attr="machine_rows",
+    )
+
+
+def containers_unconfigured(rows: Iterable[Inventory]) -> bool:
+    """A terminal needs its containers configured when it has none, or one has no capacity."""
+    rows = list(rows)
+    return not rows or not all(row.is_configured() for row in rows)
 
 
 def recipe_ingredients_by_terminal(recipes: RecipeMap) -> dict[int, set[str]]:

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import django_filters
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -23,7 +23,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from inventory.models import Inventory, Location
+from inventory.models import Inventory
+from inventory.services import containers_unconfigured, machine_rows
 from notifications.events import person_name
 from tasks_app import services
 from tasks_app.models import Task, TaskStatus, TaskType
@@ -53,11 +54,11 @@ def ingredient_levels(rows: list[Inventory]) -> list[dict[str, Any]]:
             "current_stock": row.current_stock,
             "max_stock": row.max_stock,
             "critical_stock": row.critical_stock,
-            "percentage": round(row.current_stock / row.max_stock * 100),
+            "percentage": row.fill_percentage(),
             "critical": row.is_critical(),
         }
         for row in rows
-        if row.max_stock and row.max_stock > 0
+        if row.is_configured()
     ]
 
 
@@ -248,15 +249,7 @@ class TaskViewSet(
                 owner=self.owner, assignee_id=request.user.pk, status=TaskStatus.PENDING
             )
             .select_related("terminal")
-            .prefetch_related(
-                Prefetch(
-                    "terminal__inventories",
-                    queryset=Inventory.objects.filter(location=Location.MACHINE).order_by(
-                        "item_name"
-                    ),
-                    to_attr="machine_rows",
-                )
-            )
+            .prefetch_related(machine_rows("terminal__inventories"))
             .order_by("created_at", "id")
         )
         page = self.paginate_queryset(tasks)
@@ -320,8 +313,7 @@ class AssignmentSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "terminal_name", "sales_since_cleaning"]
 
     def get_needs_containers_config(self, terminal: Terminal) -> bool:
-        rows = getattr(terminal, "machine_rows", [])
-        return not rows or any(not row.max_stock or row.max_stock <= 0 for row in rows)
+        return containers_unconfigured(getattr(terminal, "machine_rows", []))
 
 
 @extend_schema_view(
@@ -352,17 +344,7 @@ class AssignmentViewSet(
     write_roles = STAFF
 
     def get_queryset(self) -> QuerySet[Terminal]:
-        return (
-            super()
-            .get_queryset()
-            .prefetch_related(
-                Prefetch(
-                    "inventories",
-                    queryset=Inventory.objects.filter(location=Location.MACHINE),
-                    to_attr="machine_rows",
-                )
-            )
-        )
+        return super().get_queryset().prefetch_related(machine_rows())
 
     def perform_update(self, serializer: Any) -> None:
         assignee = serializer.validated_data.get("assignment", {}).get("restock_assignee")

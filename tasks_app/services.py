@@ -243,15 +243,20 @@ def complete_task(task_id: int, updated_stock: dict[str, Decimal], *, user_id: i
             raise TaskError("status", _("The task is already finished."), conflict=True)
         if task.task_type == TaskType.RESTOCK:
             _apply_restock(task, updated_stock, user_id)
-        Terminal.objects.filter(pk=task.terminal_id).update(sales_since_cleaning=0)
-        task.status = TaskStatus.COMPLETED
-        task.completed_at = timezone.now()
-        task.completed_by_id = user_id
-        task.save(update_fields=["status", "completed_at", "completed_by"])
-        transaction.on_commit(
-            partial(events.task_completed, task_id=task.pk, completed_by_user_id=user_id)
-        )
+        _mark_completed(task, user_id)
     return task
+
+
+def _mark_completed(task: Task, user_id: int | None) -> None:
+    """Close a locked open task: the terminal's sales counter restarts; notify after commit."""
+    Terminal.objects.filter(pk=task.terminal_id).update(sales_since_cleaning=0)
+    task.status = TaskStatus.COMPLETED
+    task.completed_at = timezone.now()
+    task.completed_by_id = user_id
+    task.save(update_fields=["status", "completed_at", "completed_by"])
+    transaction.on_commit(
+        partial(events.task_completed, task_id=task.pk, completed_by_user_id=user_id)
+    )
 
 
 def _apply_restock(task: Task, updated_stock: dict[str, Decimal], user_id: int | None) -> None:
@@ -371,14 +376,7 @@ def close_tasks_after_refill(owner_id: int, terminal_id: int, *, user_id: int | 
         fine = {row.item_name for row in rows if not row.is_critical()}
         if names - fine:
             return []
-    Terminal.objects.filter(pk=terminal_id).update(sales_since_cleaning=0)
-    task.status = TaskStatus.COMPLETED
-    task.completed_at = timezone.now()
-    task.completed_by_id = user_id
-    task.save(update_fields=["status", "completed_at", "completed_by"])
-    transaction.on_commit(
-        partial(events.task_completed, task_id=task.pk, completed_by_user_id=user_id)
-    )
+    _mark_completed(task, user_id)
     return [task.pk]
 
 

@@ -22,9 +22,15 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from inventory.models import CONTAINER_LOCATIONS, Inventory, Location, Recipe
+from inventory.models import CONTAINER_LOCATIONS, Inventory, Recipe
 from inventory.reference import units
-from inventory.services import ContainerSetting, copy_container_settings, set_container_settings
+from inventory.services import (
+    ContainerSetting,
+    containers_unconfigured,
+    copy_container_settings,
+    machine_rows,
+    set_container_settings,
+)
 from tasks_app.models import TaskStatus, TaskType
 from tenancy.fields import OwnedPrimaryKeyRelatedField
 from tenancy.models import Role
@@ -53,9 +59,7 @@ class MachineRowSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_percentage(self, row: Inventory) -> int | None:
-        if not row.max_stock or row.max_stock <= 0:
-            return None
-        return round(row.current_stock / row.max_stock * 100)
+        return row.fill_percentage()
 
     def get_is_critical(self, row: Inventory) -> bool:
         return row.is_critical()
@@ -112,8 +116,7 @@ class TerminalSerializer(serializers.ModelSerializer):
         }
 
     def get_needs_containers_config(self, terminal: Terminal) -> bool:
-        rows = self._machine(terminal)
-        return not rows or any(not row.max_stock or row.max_stock <= 0 for row in rows)
+        return containers_unconfigured(self._machine(terminal))
 
     @extend_schema_field(MissingRecipeSerializer(many=True))
     def get_recipes_missing(self, terminal: Terminal) -> list[dict[str, Any]]:
@@ -294,13 +297,7 @@ class TerminalViewSet(OwnerScopedReadOnlyViewSet):
             super()
             .get_queryset()
             .prefetch_related(
-                Prefetch(
-                    "inventories",
-                    queryset=Inventory.objects.filter(location=Location.MACHINE).order_by(
-                        "item_name"
-                    ),
-                    to_attr="machine_rows",
-                ),
+                machine_rows(),
                 Prefetch(
                     "tasks",
                     queryset=self._open_restock(),
