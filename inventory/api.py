@@ -565,18 +565,21 @@ class PresetViewSet(OwnerScopedMixin, viewsets.ModelViewSet):
             own |= Q(owner__isnull=True)
         return RecipePreset.objects.filter(own).order_by("owner_id", "name")
 
-    def _save(self, serializer: Any) -> None:
+    def perform_create(self, serializer: Any) -> None:
         data = serializer.validated_data
         items = {row["item_name"]: row["quantity"] for row in data["items"]}
-        if serializer.instance is not None and data["name"] != serializer.instance.name:
-            serializer.instance.delete()
         serializer.instance = services.save_owner_preset(self.owner.pk, data["name"], items)
 
-    def perform_create(self, serializer: Any) -> None:
-        self._save(serializer)
-
     def perform_update(self, serializer: Any) -> None:
-        if "items" not in serializer.validated_data:
-            serializer.validated_data["items"] = serializer.instance.items
-        serializer.validated_data.setdefault("name", serializer.instance.name)
-        self._save(serializer)
+        preset: RecipePreset = serializer.instance
+        data = serializer.validated_data
+        name = data.get("name", preset.name)
+        taken = RecipePreset.objects.filter(owner=self.owner, name=name).exclude(pk=preset.pk)
+        if taken.exists():
+            raise ValidationError({"name": [_("You already have a preset with this name.")]})
+        preset.name = name
+        if "items" in data:
+            preset.items = services.preset_items(
+                {row["item_name"]: row["quantity"] for row in data["items"]}
+            )
+        preset.save(update_fields=["name", "items"])

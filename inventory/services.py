@@ -486,14 +486,15 @@ def copy_recipes(source_terminal_id: int, destination_terminal_ids: Iterable[int
 def save_owner_preset(owner_id: int, name: str, items: Mapping[str, Decimal]) -> RecipePreset:
     """Create or replace the owner's preset called `name`. Safe to re-run."""
     preset, _created = RecipePreset.objects.update_or_create(
-        owner_id=owner_id,
-        name=name,
-        defaults={
-            "items": [
-                {"item_name": item, "quantity": float(quantity)}
-                for item, quantity in sorted(items.items())
-                if quantity > 0
-            ]
-        },
+        owner_id=owner_id, name=name, defaults={"items": preset_items(items)}
     )
     return preset
+
+
+def preset_items(items: Mapping[str, Decimal]) -> list[dict[str, object]]:
+    """A preset's stored ingredients: those with a quantity, by name."""
+    return [
+        {"item_name": item, "quantity": float(quantity)}
+        for item, quantity in sorted(items.items())
+        if quantity > 0
+    ]

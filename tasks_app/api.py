@@ -347,6 +347,8 @@ class AssignmentViewSet(
         return super().get_queryset().prefetch_related(machine_rows())
 
     def perform_update(self, serializer: Any) -> None:
-        assignee = serializer.validated_data.get("assignment", {}).get("restock_assignee")
-        services.set_restock_assignee(serializer.instance.pk, assignee.pk if assignee else None)
+        change = serializer.validated_data.get("assignment", {})
+        if "restock_assignee" in change:  # a PATCH without it changes nothing
+            assignee = change["restock_assignee"]
+            services.set_restock_assignee(serializer.instance.pk, assignee.pk if assignee else None)
         serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)

@@ -205,3 +205,28 @@ def test_presets_list_global_and_own_and_only_own_can_change(shop):
     own = RecipePreset.objects.get(owner=tenant.owner, name="Мой латте")
     assert tenant.client.delete(f"/api/recipe-presets/{own.pk}/").status_code == 204
     assert RecipePreset.objects.filter(owner=None).count() == 21
+
+
+def test_renaming_a_preset_keeps_its_id_and_refuses_a_taken_name(shop):
+    tenant, _data = shop
+    own = RecipePreset.objects.get(owner=tenant.owner, name="R пресет")
+    url = f"/api/recipe-presets/{own.pk}/"
+    response = tenant.client.patch(url, {"name": "Флэт уайт"}, format="json")
+    assert response.status_code == 200 and response.json()["id"] == own.pk
+    own.refresh_from_db()
+    assert own.name == "Флэт уайт" and own.items[0]["item_name"] == "Кофе"
+    RecipePreset.objects.create(owner=tenant.owner, name="Раф", items=[])
+    response = tenant.client.patch(url, {"name": "Раф"}, format="json")
+    assert response.status_code == 400 and "name" in response.json()
+
+
+def test_patching_task_settings_without_the_assignee_changes_nothing(shop):
+    tenant, data = shop
+    colleague = make_tenant(Role.SERVICE, owner=tenant.owner)
+    url = f"/api/task-settings/{data.terminals[0].pk}/"
+    assert (
+        tenant.client.patch(url, {"restock_assignee": colleague.user.pk}, format="json").status_code
+        == 200
+    )
+    assert tenant.client.patch(url, {}, format="json").status_code == 200
+    assert tenant.client.get(url).json()["restock_assignee"] == colleague.user.pk
