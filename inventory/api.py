@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -55,8 +57,13 @@ def quantity_field(*, positive: bool = False, help_text: str = "") -> serializer
     )
 
 
-def _stock_error(error: services.StockError) -> ValidationError:
-    return ValidationError({error.field: [error.message]})
+@contextmanager
+def stock_errors_as_400() -> Iterator[None]:
+    """A stock operation the stock does not allow becomes a 400 naming the field at fault."""
+    try:
+        yield
+    except services.StockError as error:
+        raise ValidationError({error.field: [error.message]}) from None
 
 
 # --- Stock ---------------------------------------------------------------------------------------
@@ -204,7 +211,7 @@ class InventoryViewSet(OwnerScopedReadOnlyViewSet):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         place = PlaceSerializer()
-        try:
+        with stock_errors_as_400():
             result = services.transfer_stock(
                 self.owner.pk,
                 place.place(data["source"]),
@@ -213,8 +220,6 @@ class InventoryViewSet(OwnerScopedReadOnlyViewSet):
                 data["quantity"],
                 user_id=request.user.pk,
             )
-        except services.StockError as error:
-            raise _stock_error(error) from None
         return Response(TransferResultSerializer(result).data)
 
     @extend_schema(
@@ -233,15 +238,13 @@ class InventoryViewSet(OwnerScopedReadOnlyViewSet):
     def adjust(self, request: Request) -> Response:
         serializer = AdjustSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
+        with stock_errors_as_400():
             row = services.adjust_warehouse(
                 self.owner.pk,
                 serializer.validated_data["item_name"],
                 serializer.validated_data["quantity"],
                 user_id=request.user.pk,
             )
-        except services.StockError as error:
-            raise _stock_error(error) from None
         return Response(InventorySerializer(row).data)
 
     @extend_schema(
@@ -265,14 +268,12 @@ class InventoryViewSet(OwnerScopedReadOnlyViewSet):
     def stock_up(self, request: Request) -> Response:
         serializer = StockUpSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
+        with stock_errors_as_400():
             rows = services.stock_up_warehouse(
                 self.owner.pk,
                 {row["item_name"]: row["quantity"] for row in serializer.validated_data["items"]},
                 user_id=request.user.pk,
             )
-        except services.StockError as error:
-            raise _stock_error(error) from None
         return Response(InventorySerializer(rows, many=True).data, status=status.HTTP_201_CREATED)
 
 

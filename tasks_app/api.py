@@ -3,6 +3,8 @@ with stock entry, cancelling, and who gets each terminal's restock tasks."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -156,12 +158,18 @@ class TaskFilter(django_filters.FilterSet):
         return queryset  # applied in TaskViewSet.get_queryset
 
 
-def _task_error(error: services.TaskError) -> exceptions.APIException:
-    if error.conflict:
-        conflict = exceptions.APIException({error.field: [error.message]})
-        conflict.status_code = status.HTTP_409_CONFLICT
-        return conflict
-    return ValidationError({error.field: [error.message]})
+@contextmanager
+def task_errors_as_http() -> Iterator[None]:
+    """A task operation that cannot be done: a 409 for a state clash, else a 400 naming the
+    field at fault."""
+    try:
+        yield
+    except services.TaskError as error:
+        if error.conflict:
+            conflict = exceptions.APIException({error.field: [error.message]})
+            conflict.status_code = status.HTTP_409_CONFLICT
+            raise conflict from None
+        raise ValidationError({error.field: [error.message]}) from None
 
 
 COMPLETE_EXAMPLE = OpenApiExample(
@@ -226,7 +234,7 @@ class TaskViewSet(
 
     def perform_create(self, serializer: Any) -> None:
         data = serializer.validated_data
-        try:
+        with task_errors_as_http():
             serializer.instance = services.create_manual_task(
                 self.owner.pk,
                 data["terminal"].pk,
@@ -235,8 +243,6 @@ class TaskViewSet(
                 comment=data.get("comment", ""),
                 created_by_id=self.request.user.pk,
             )
-        except services.TaskError as error:
-            raise _task_error(error) from None
 
     @extend_schema(
         summary="My open tasks, with the machine's ingredient levels",
@@ -275,24 +281,20 @@ class TaskViewSet(
             raise exceptions.PermissionDenied(_("This task is assigned to someone else."))
         serializer = CompleteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
+        with task_errors_as_http():
             task = services.complete_task(
                 task.pk,
                 serializer.validated_data.get("updated_stock", {}),
                 user_id=request.user.pk,
             )
-        except services.TaskError as error:
-            raise _task_error(error) from None
         return Response(TaskSerializer(task, context=self.get_serializer_context()).data)
 
     @extend_schema(summary="Cancel an open task (kept for history)", request=None)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         task = self.get_object()
-        try:
+        with task_errors_as_http():
             task = services.cancel_task(task.pk, user_id=request.user.pk)
-        except services.TaskError as error:
-            raise _task_error(error) from None
         return Response(TaskSerializer(task, context=self.get_serializer_context()).data)
 
 
