@@ -14,14 +14,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("vendkiosk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-app.autodiscover_tasks(["config"])
+app.autodiscover_tasks(["core"])
 
 
 @after_setup_logger.connect
 @after_setup_task_logger.connect
 def mask_pii_in_worker_logs(logger: logging.Logger, **kwargs: object) -> None:
     """Celery replaces the root handlers in a worker: put the PII filter on its handlers too."""
-    from config.logging import PiiMaskingFilter
+    from core.logging import PiiMaskingFilter
 
     for handler in logger.handlers:
         if not any(isinstance(f, PiiMaskingFilter) for f in handler.filters):

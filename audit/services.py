@@ -1,14 +1,21 @@
-"""Writing audit entries. Call `record(...)` inside the transaction of the operation it audits."""
+"""Writing audit entries. Call `record(...)` inside the transaction of the operation it audits;
+code acting for someone passes an `Actor` (a kiosk, a person, or `SYSTEM`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from django.db import models
 from django.http import HttpRequest
 
 from audit.models import ActorKind, AuditEntry
-from config.pii import mask_data
+from core.pii import mask_data
+
+
+class _Device(Protocol):
+    pk: Any
+    name: str
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
@@ -51,3 +58,30 @@ def record(
         summary=mask_data(summary or {}),
         ip_address=client_ip(request),
     )
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who does an operation, for the audit log."""
+
+    kind: str = ActorKind.SYSTEM
+    label: str = "system"
+    user: Any = None
+    request: HttpRequest | None = None
+
+    @classmethod
+    def for_kiosk(cls, kiosk: _Device, request: HttpRequest | None = None) -> Actor:
+        return cls(kind=ActorKind.KIOSK, label=f"kiosk:{kiosk.pk} {kiosk.name}", request=request)
+
+    def audit(self, action: str, **kwargs: Any) -> None:
+        record(
+            action,
+            actor_kind=self.kind,
+            actor_user=self.user,
+            actor_label=self.label,
+            request=self.request,
+            **kwargs,
+        )
+
+
+SYSTEM = Actor()

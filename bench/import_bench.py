@@ -83,11 +83,11 @@ def main() -> int:
 
     from django.db import connection
 
+    from core.clock import MOSCOW
     from inventory.models import Inventory, Location, Recipe, RecipeItem
     from tenancy.models import Owner
-    from vendista import services
-    from vendista.client import MOSCOW
     from vendista.models import RunKind, Terminal, VendistaAccount
+    from vendista.services import accounts, runs
 
     sandbox = subprocess.Popen(  # noqa: S603 - our interpreter, our module
         [sys.executable, "-c", SANDBOX_SCRIPT, str(args.rows)],
@@ -103,10 +103,10 @@ def main() -> int:
         settings.VENDISTA_API_URL = url
         owner = Owner.objects.create(name="Бенчмарк")
         account = VendistaAccount.objects.create(owner=owner)
-        services.set_credentials(account, "bench", "bench-pw")
-        run = services.create_run(owner.pk, kind=RunKind.SYNC, trigger="bench")
+        accounts.set_credentials(account, "bench", "bench-pw")
+        run = runs.create_run(owner.pk, kind=RunKind.SYNC, trigger="bench")
         assert run is not None
-        services.execute_run(run.pk)
+        runs.execute_run(run.pk)
         for terminal in Terminal.objects.filter(owner=owner):
             for item in range(1, 9):
                 recipe = Recipe.objects.create(terminal=terminal, machine_item_id=item, name="x")
@@ -129,10 +129,10 @@ def main() -> int:
             profiler = cProfile.Profile()
             profiler.enable()
         started = time.perf_counter()
-        fresh = services.run_now(owner.pk, window=window, trigger="bench")
+        fresh = runs.run_now(owner.pk, window=window, trigger="bench")
         fresh_s = time.perf_counter() - started
         started = time.perf_counter()
-        again = services.run_now(owner.pk, window=window, trigger="bench")
+        again = runs.run_now(owner.pk, window=window, trigger="bench")
         reimport_s = time.perf_counter() - started
         if profile:
             profiler.disable()

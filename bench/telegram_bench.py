@@ -37,8 +37,8 @@ def main() -> int:
     from django.core.management import call_command
 
     from celery_app import app
-    from config.ratelimit import RateLimiter
-    from config.redis import get_redis
+    from core.ratelimit import RateLimiter
+    from core.redis import get_redis
     from notifications.models import Delivery, DeliveryStatus
     from notifications.sandbox import TelegramSandbox
     from notifications.services import enqueue_delivery, queue_message, rate_buckets

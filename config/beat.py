@@ -8,24 +8,23 @@ Each capability adds its own entries here.
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from celery.schedules import crontab
 
-MOSCOW = "Europe/Moscow"
+from core.clock import MOSCOW
 
 
 def moscow_crontab(**fields: Any) -> crontab:
     """A crontab evaluated in Europe/Moscow whatever the server's clock says."""
     schedule = crontab(**fields)
     # crontab has no tz argument: its zone is the app's unless set here (TIME_ZONE may differ).
-    setattr(schedule, "tz", ZoneInfo(MOSCOW))  # noqa: B010 - read-only in the type stubs
+    setattr(schedule, "tz", MOSCOW)  # noqa: B010 - read-only in the type stubs
     return schedule
 
 
 SCHEDULE: dict[str, dict[str, Any]] = {
     "clear-expired-web-sessions": {
-        "task": "config.tasks.clear_expired_web_sessions",
+        "task": "core.tasks.clear_expired_web_sessions",
         "schedule": moscow_crontab(minute="30", hour="3"),
         "options": {"expires": 3600},
     },
@@ -58,6 +57,11 @@ SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": moscow_crontab(minute="0", hour="4"),
         "options": {"expires": 3600},
     },
+    "vendista-purge-old-runs": {
+        "task": "vendista.tasks.purge_old_import_runs",
+        "schedule": moscow_crontab(minute="45", hour="4"),
+        "options": {"expires": 3600},
+    },
     "tasks-hide-finished": {
         "task": "tasks_app.tasks.hide_finished_tasks",
         "schedule": moscow_crontab(minute="59", hour="23"),
@@ -85,7 +89,7 @@ SCHEDULE: dict[str, dict[str, Any]] = {
         "options": {"expires": 55},
     },
     "send-inventory-digest": {
-        "task": "notifications.tasks.send_inventory_digest",
+        "task": "inventory.tasks.send_inventory_digest",
         "schedule": moscow_crontab(minute="0"),
         "options": {"expires": 3000},
     },

@@ -23,7 +23,7 @@ from config.env import (
     env_str,
     redis_url_with_db,
 )
-from config.logging import install_record_masking
+from core.logging import install_record_masking
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -171,7 +171,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "config.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -250,6 +250,7 @@ CELERY_TASK_QUEUES = [
 CELERY_TASK_ROUTES = {
     "vendista.tasks.*": {"queue": "imports"},
     "notifications.tasks.*": {"queue": "notifications"},
+    "inventory.tasks.send_inventory_digest": {"queue": "notifications"},
     "reports.tasks.*": {"queue": "reports"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -430,8 +431,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    # E-mail addresses and phone numbers are masked in every line (config/logging.py).
-    "filters": {"pii": {"()": "config.logging.PiiMaskingFilter"}},
+    # E-mail addresses and phone numbers are masked in every line (core/logging.py).
+    "filters": {"pii": {"()": "core.logging.PiiMaskingFilter"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["pii"]}
     },

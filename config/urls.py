@@ -1,37 +1,27 @@
-"""URL map: admin, API (router + schema + docs), health and metrics."""
+"""The URL map: each app's `urls.py` included once, then the admin, the OpenAPI schema and docs."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-
-from config import schema  # noqa: F401 - registers the OpenAPI extensions
-from config.api import router
-from config.health import healthz
-from config.metrics import metrics
-from notifications.api import TelegramLinkView
-from notifications.views import telegram_webhook
-from tenancy.api import MeView
-from vendista.api import ResetPaymentStatusView
-from vendista.api.connection import ConnectionView, CredentialsView, ImportNowView
-from vendista.api.finance import DrinkStatsView, FinanceSummaryView, TerminalStatsView
 
 admin.site.site_header = "vendkiosk"
 admin.site.site_title = "vendkiosk"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/me/", MeView.as_view(), name="me"),
-    path(
-        "api/auth/reset-payment-status",
-        ResetPaymentStatusView.as_view(),
-        name="reset-payment-status",
-    ),
-    path("api/me/telegram-link", TelegramLinkView.as_view(), name="me-telegram-link"),
-    path("telegram/webhook", telegram_webhook, name="telegram-webhook"),
-    path("api/", include(router.urls)),
+    path("", include("core.urls")),  # /healthz, /metrics
+    path("", include("tenancy.urls")),  # /api/me/, /api/members/
+    path("", include("notifications.urls")),  # /api/me/telegram-link, /telegram/webhook
+    path("", include("vendista.urls")),  # terminals, transactions, finance, connection
+    path("", include("inventory.urls")),  # stock, change log, recipes, presets
+    path("", include("tasks_app.urls")),  # tasks, task settings
+    path("", include("kiosk.urls")),  # /kiosk/ screen, sessions
+    path("", include("payments.urls")),  # intents, webhook
+    path("", include("reports.urls")),  # reports, download links
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The docs page sends a browser to the admin login; the schema itself answers 401.
     path(
@@ -39,28 +29,6 @@ urlpatterns = [
         login_required(SpectacularSwaggerView.as_view(url_name="schema")),
         name="api-docs",
     ),
+    path("api/", RedirectView.as_view(pattern_name="api-docs"), name="api-root"),
     path("api-auth/", include("rest_framework.urls")),
-    path("healthz", healthz, name="healthz"),
-    path("metrics", metrics, name="metrics"),
-]
-
-# --- Kiosks, payments and reports ---
-urlpatterns += [path("", include("kiosk.urls"))]
-
-# --- Vendista finance and connection (issue 6): views that are not viewsets (those are in
-# config/api.py) ---
-
-urlpatterns += [
-    path("api/finance/summary/", FinanceSummaryView.as_view(), name="finance-summary"),
-    path("api/finance/terminals/", TerminalStatsView.as_view(), name="finance-terminals"),
-    path("api/finance/drinks/", DrinkStatsView.as_view(), name="finance-drinks"),
-    path("api/vendista/connection/", ConnectionView.as_view(), name="vendista-connection"),
-    path(
-        "api/vendista/connection/credentials/",
-        CredentialsView.as_view(),
-        name="vendista-credentials",
-    ),
-    path(
-        "api/vendista/connection/import-now/", ImportNowView.as_view(), name="vendista-import-now"
-    ),
 ]

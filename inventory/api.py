@@ -23,7 +23,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.filters import UtcDateTimeFilter
+from core.filters import UtcDateTimeFilter
 from inventory import services
 from inventory.models import (
     ChangeSource,
@@ -35,13 +35,12 @@ from inventory.models import (
     RecipePreset,
 )
 from inventory.reference import units
+from tasks_app.services import move_stock
 from tenancy.fields import OwnedPrimaryKeyRelatedField
 from tenancy.models import Role
-from tenancy.permissions import ActsForOwner
+from tenancy.permissions import STAFF_ROLES, ActsForOwner
 from tenancy.views import OwnerScopedMixin, OwnerScopedModelViewSet, OwnerScopedReadOnlyViewSet
 from vendista.models import Terminal
-
-STAFF = (Role.OWNER, Role.ADMIN)
 
 
 def item_name_field() -> serializers.CharField:
@@ -183,7 +182,7 @@ class InventoryViewSet(OwnerScopedReadOnlyViewSet):
     filterset_class = InventoryFilter
     ordering_fields = ["item_name", "location", "current_stock", "updated_at"]
     ordering = ["location", "terminal_id", "item_name"]
-    action_roles = {"transfer": tuple(Role), "adjust": STAFF, "stock_up": STAFF}
+    action_roles = {"transfer": tuple(Role), "adjust": STAFF_ROLES, "stock_up": STAFF_ROLES}
 
     @extend_schema(
         summary="Move stock between places (warehouse, stand, machine)",
@@ -212,7 +211,7 @@ class InventoryViewSet(OwnerScopedReadOnlyViewSet):
         data = serializer.validated_data
         place = PlaceSerializer()
         with stock_errors_as_400():
-            result = services.transfer_stock(
+            result = move_stock(
                 self.owner.pk,
                 place.place(data["source"]),
                 place.place(data["destination"]),
@@ -321,7 +320,7 @@ class InventoryChangeViewSet(OwnerScopedReadOnlyViewSet):
     filterset_class = InventoryChangeFilter
     ordering_fields = ["created_at"]
     ordering = ["-created_at", "-id"]
-    allowed_roles = STAFF
+    allowed_roles = STAFF_ROLES
 
 
 # --- Recipes -------------------------------------------------------------------------------------
@@ -469,7 +468,7 @@ class RecipeViewSet(OwnerScopedModelViewSet):
     filterset_class = RecipeFilter
     ordering_fields = ["machine_item_id", "name", "updated_at"]
     ordering = ["terminal_id", "machine_item_id"]
-    write_roles = STAFF
+    write_roles = STAFF_ROLES
 
     def perform_create(self, serializer: Any) -> None:
         serializer.instance = serializer.save_recipe(self.owner.pk)
@@ -558,7 +557,7 @@ class PresetViewSet(OwnerScopedMixin, viewsets.ModelViewSet):
     serializer_class = PresetSerializer
     permission_classes = (IsAuthenticated, ActsForOwner)
     ordering = ["owner_id", "name"]
-    write_roles = STAFF
+    write_roles = STAFF_ROLES
 
     def get_queryset(self) -> QuerySet[RecipePreset]:
         own = Q(owner=self.owner)

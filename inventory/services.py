@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -208,7 +208,8 @@ class Place:
 class TransferResult:
     source: Inventory
     destination: Inventory
-    closed_task_ids: list[int]
+    # Restock tasks the move completed (a move into a machine, made through the tasks side).
+    closed_task_ids: list[int] = field(default_factory=list)
 
 
 def _log(
@@ -264,11 +265,9 @@ def transfer_stock(
     user_id: int | None,
 ) -> TransferResult:
     """Move `quantity` of one ingredient between two places of one owner: never below zero at the
-    source, never above the destination's capacity. Logs `transfer_out` and `transfer_in`; a move
-    into a machine then closes the terminal's open restock task when it no longer needs anything
-    (§7.4). Not idempotent by itself: each call is one move."""
-    from tasks_app.services import close_tasks_after_refill  # tasks_app builds on inventory
-
+    source, never above the destination's capacity. Logs `transfer_out` and `transfer_in`. (Staff
+    move stock through `tasks_app.services.move_stock`, which also closes a refilled machine's
+    restock task.) Not idempotent by itself: each call is one move."""
     if quantity <= 0:
         raise StockError("quantity", _("Must be greater than zero."))
     if source == destination:
@@ -313,10 +312,7 @@ def transfer_stock(
                 if change is not None
             ]
         )
-        closed: list[int] = []
-        if destination.location == Location.MACHINE and destination.terminal_id is not None:
-            closed = close_tasks_after_refill(owner_id, destination.terminal_id, user_id=user_id)
-    return TransferResult(source=src, destination=dst, closed_task_ids=closed)
+    return TransferResult(source=src, destination=dst)
 
 
 def adjust_warehouse(

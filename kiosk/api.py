@@ -19,6 +19,7 @@ from rest_framework import exceptions, generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from audit.services import Actor
 from kiosk import services
 from kiosk.auth import IsKiosk, KioskAPIView, request_kiosk, scope_to_caller
 from kiosk.models import Kiosk, Session, SessionType
@@ -158,7 +159,7 @@ class SessionListCreateView(KioskAPIView, generics.ListAPIView):
             contact_phone=data["contact"].get("phone", ""),
             metadata=data.get("metadata") or {},
             ttl_ms=data.get("ttl_ms"),
-            actor=services.Actor.for_kiosk(kiosk, request),
+            actor=Actor.for_kiosk(kiosk, request),
         )
         return Response(SessionSerializer(session).data, status=status.HTTP_201_CREATED)
 
@@ -189,7 +190,7 @@ class SessionDetailView(KioskAPIView):
             changes["metadata"] = data["metadata"]
         try:
             session = services.update_session(
-                session.pk, changes=changes, actor=services.Actor.for_kiosk(session.kiosk, request)
+                session.pk, changes=changes, actor=Actor.for_kiosk(session.kiosk, request)
             )
         except services.SessionConflict as exc:
             return _conflict(exc)
@@ -206,7 +207,7 @@ class SessionCompleteView(KioskAPIView):
         session = get_object_or_404(scope_to_caller(Session.objects.all(), request, "kiosk"), pk=pk)
         try:
             session = services.complete_session(
-                session.pk, actor=services.Actor.for_kiosk(session.kiosk, request)
+                session.pk, actor=Actor.for_kiosk(session.kiosk, request)
             )
         except services.SessionConflict as exc:
             return _conflict(exc)

@@ -1,4 +1,4 @@
-"""Session and diagnostics metrics (prometheus_client; multiprocess-safe, see config/metrics.py)."""
+"""Session and diagnostics metrics (prometheus_client; multiprocess-safe, see core/metrics.py)."""
 
 from __future__ import annotations
 

@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
-from audit.models import ActorKind
-from audit.services import record
+from audit.services import SYSTEM, Actor
 from kiosk import metrics
 from kiosk.models import Kiosk, Session, SessionStatus
 
 log = logging.getLogger(__name__)
+
+
+# What else ends with a session, registered by the apps built on kiosks (payments cancels the
+# session's unpaid intents). Each handler runs inside the expiry's transaction.
+ExpiryHandler = Callable[[Session], None]
+_on_expired: list[ExpiryHandler] = []
+
+
+def on_session_expired(handler: ExpiryHandler) -> None:
+    """Have `handler(session)` called in the transaction that expires a session. Call it from
+    an AppConfig.ready(); registering the same handler twice keeps one."""
+    if handler not in _on_expired:
+        _on_expired.append(handler)
 
 
 class SessionConflict(Exception):
@@ -26,33 +37,6 @@ class SessionConflict(Exception):
     def __init__(self, session: Session, action: str) -> None:
         super().__init__(f"session {session.pk} is {session.status}: cannot {action}")
         self.session = session
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who does an operation, for the audit log."""
-
-    kind: str = ActorKind.SYSTEM
-    label: str = "system"
-    user: Any = None
-    request: HttpRequest | None = None
-
-    @classmethod
-    def for_kiosk(cls, kiosk: Kiosk, request: HttpRequest | None = None) -> Actor:
-        return cls(kind=ActorKind.KIOSK, label=f"kiosk:{kiosk.pk} {kiosk.name}", request=request)
-
-    def audit(self, action: str, **kwargs: Any) -> None:
-        record(
-            action,
-            actor_kind=self.kind,
-            actor_user=self.user,
-            actor_label=self.label,
-            request=self.request,
-            **kwargs,
-        )
-
-
-SYSTEM = Actor()
 
 
 def refresh_active_gauge() -> None:
@@ -161,8 +145,6 @@ def complete_session(session_id: Any, *, actor: Actor = SYSTEM) -> Session:
 
 
 def _mark_expired(session: Session, now: datetime) -> None:
-    from payments.services import cancel_session_intents
-
     session.status = SessionStatus.EXPIRED
     session.expired_at = now
     session.save(update_fields=["status", "expired_at", "updated_at"])
@@ -172,7 +154,8 @@ def _mark_expired(session: Session, now: datetime) -> None:
         obj=session,
         summary={"type": session.type},
     )
-    cancel_session_intents(session)
+    for handler in _on_expired:
+        handler(session)
     duration = (now - session.created_at).total_seconds()
     session_type = session.type
 

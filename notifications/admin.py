@@ -100,7 +100,7 @@ class DeliveryAdmin(admin.ModelAdmin):
 @admin.register(Digest)
 class DigestAdmin(admin.ModelAdmin):
     list_display = ["created_at", "owner", "completed_at"]
-    readonly_fields = ["owner", "change_ids", "chunks", "created_at", "completed_at"]
+    readonly_fields = ["owner", "kind", "item_ids", "chunks", "created_at", "completed_at"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

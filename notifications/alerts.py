@@ -1,4 +1,4 @@
-"""The admin error notifier (domain §10.6): import failures are de-duplicated, grouped, capped.
+"""Admin alerts: failures of background work are de-duplicated, grouped and capped.
 
 - De-duplication: the same (context, owner, first 50 characters of the error) within
   `ADMIN_ALERT_DEDUP_SECONDS` (5 minutes) is dropped — a Redis key set with NX and an expiry.
@@ -22,7 +22,8 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from config.redis import get_redis
+from core.jobs import enqueue
+from core.redis import get_redis
 from notifications.models import Delivery
 from notifications.services import notify_admin_chat
 from tenancy.models import Owner
@@ -32,6 +33,7 @@ logger = logging.getLogger("notifications.alerts")
 _PENDING = "vk:alerts:pending"
 _FLUSH_SCHEDULED = "vk:alerts:flush-scheduled"
 _FLUSH_SOON_AT = 5
+_FLUSH_TASK = "notifications.tasks.flush_admin_alerts"
 _NUMBERS = re.compile(r"\b(user|owner|terminal|run)\s*#?\d+", re.IGNORECASE)
 
 
@@ -39,8 +41,9 @@ def _moscow(moment: datetime) -> str:
     return timezone.localtime(moment).strftime("%d.%m.%Y %H:%M:%S")
 
 
-def record_import_failure(*, owner_id: int | None, context: str, error: str) -> bool:
-    """Queue one failure for the operators; False when it is a duplicate of a recent one."""
+def record_failure(*, owner_id: int | None, context: str, error: str) -> bool:
+    """Queue one failure of background work for the operators (`context` names what failed);
+    False when it is a duplicate of a recent one."""
     client = get_redis()
     fingerprint = hashlib.sha256(f"{context}|{owner_id}|{error[:50]}".encode()).hexdigest()[:32]
     if not client.set(
@@ -55,12 +58,10 @@ def record_import_failure(*, owner_id: int | None, context: str, error: str) -> 
         "at": timezone.now().isoformat(),
     }
     length = client.rpush(_PENDING, json.dumps(entry))
-    from notifications.tasks import flush_admin_alerts
-
     if int(length) >= _FLUSH_SOON_AT:
-        flush_admin_alerts.apply_async(countdown=1)
+        enqueue(_FLUSH_TASK, countdown=1)
     elif client.set(_FLUSH_SCHEDULED, 1, nx=True, ex=settings.ADMIN_ALERT_FLUSH_SECONDS + 30):
-        flush_admin_alerts.apply_async(countdown=settings.ADMIN_ALERT_FLUSH_SECONDS)
+        enqueue(_FLUSH_TASK, countdown=settings.ADMIN_ALERT_FLUSH_SECONDS)
     return True
 
 

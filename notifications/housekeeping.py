@@ -1,4 +1,4 @@
-"""Retention: old delivery rows, DEV outbox messages, finished digests and import runs."""
+"""Retention: old delivery rows, DEV outbox messages and finished digests."""
 
 from __future__ import annotations
 
@@ -11,10 +11,8 @@ from notifications.models import FINAL_STATUSES, Delivery, Digest, OutboxMessage
 
 
 def purge_old_records() -> dict[str, int]:
-    """Delete final deliveries, outbox rows, closed digests and finished import runs older than
-    their retention (settings, in days). Safe to re-run."""
-    from vendista.models import ImportRun, RunStatus
-
+    """Delete final deliveries, outbox rows and closed digests older than their retention
+    (settings, in days). Safe to re-run."""
     now = timezone.now()
     deliveries_before = now - timedelta(days=settings.DELIVERY_RETENTION_DAYS)
     counts = {
@@ -26,10 +24,6 @@ def purge_old_records() -> dict[str, int]:
         ).delete()[0],
         "outbox": OutboxMessage.objects.filter(
             created_at__lt=now - timedelta(days=settings.OUTBOX_RETENTION_DAYS)
-        ).delete()[0],
-        "import_runs": ImportRun.objects.filter(
-            finished_at__lt=now - timedelta(days=settings.IMPORT_RUN_RETENTION_DAYS),
-            status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.SKIPPED],
         ).delete()[0],
     }
     return counts

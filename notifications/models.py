@@ -117,23 +117,26 @@ FINAL_STATUSES = [DeliveryStatus.SENT, DeliveryStatus.PERMANENTLY_FAILED]
 
 
 class Digest(models.Model):
-    """One owner's hourly stock-change digest: the change rows it covers and its rendered chunks.
+    """One owner's digest: the composer's rows it covers (`kind`, `item_ids`) and its rendered
+    parts, sent to several chats (see `notifications.digests`).
 
-    The rows are marked notified in the same transaction that sets `completed_at`, which happens
-    only once every delivery of the digest reached a final state; a crash before that re-sends.
+    The composer's completion handler runs in the transaction that sets `completed_at`, which
+    happens only once every delivery of the digest reached a final state; a crash before that
+    re-sends.
     """
 
     owner = models.ForeignKey(
         "tenancy.Owner", on_delete=models.CASCADE, related_name="+", verbose_name=_("owner")
     )
-    change_ids = models.JSONField(_("stock change ids"), default=list)
+    kind = models.CharField(_("kind"), max_length=50)
+    item_ids = models.JSONField(_("covered row ids"), default=list)
     chunks = models.JSONField(_("message parts"), default=list)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
 
     class Meta:
-        verbose_name = _("stock digest")
-        verbose_name_plural = _("stock digests")
+        verbose_name = _("digest")
+        verbose_name_plural = _("digests")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(

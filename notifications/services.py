@@ -1,5 +1,8 @@
 """Telegram delivery: who hears about what, the delivery log, sending with Telegram's limits.
 
+This is the interface the apps compose their notices with (`notify_users`, `notify_admin_chat`,
+`queue_digest`, `person_name`, `never_raises`); notifications itself imports no domain app.
+
 Every message is a `Delivery` row written before anything is sent. `deliver()` claims one row
 with a conditional UPDATE, waits for a token from the Redis buckets shared by every worker,
 sends, and records the outcome; a crash between sending and recording re-sends only that row
@@ -8,21 +11,25 @@ sends, and records the outcome; a crash between sending and recording re-sends o
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from config.ratelimit import Bucket, RateLimiter, RateLimitTimeout
+from core.jobs import enqueue
+from core.ratelimit import Bucket, RateLimiter, RateLimitTimeout
+from notifications import digests
 from notifications.channels import DeliveryError, OutgoingMessage, get_channel
 from notifications.channels.telegram import chat_disabling
 from notifications.formatting import split_text
@@ -39,6 +46,22 @@ logger = logging.getLogger("notifications.delivery")
 
 _limiter = RateLimiter()
 
+NoticeFunc = TypeVar("NoticeFunc", bound=Callable[..., None])
+
+
+def never_raises(func: NoticeFunc) -> NoticeFunc:
+    """For notice functions run after commit: a failure to notify is logged, never raised into
+    the business flow that triggered it."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            func(*args, **kwargs)
+        except Exception:
+            logger.exception("notice %s failed (kwargs=%s)", func.__name__, kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
 
 # --- Recipients --------------------------------------------------------------------------------
 
@@ -54,6 +77,25 @@ def owner_and_admin_user_ids(owner_id: int, *, exclude: Iterable[int | None] = (
     return [user_id for user_id in dict.fromkeys(ids) if user_id not in skip]
 
 
+def person_name(user_id: int | None, owner_id: int) -> str:
+    """How a person is called in messages: their display name at the owner, else full name,
+    else login."""
+    if user_id is None:
+        return "—"
+    display = (
+        Membership.objects.filter(owner_id=owner_id, user_id=user_id)
+        .values_list("display_name", flat=True)
+        .first()
+    )
+    if display:
+        return display
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None:
+        return "—"
+    full_name = getattr(user, "get_full_name", lambda: "")()
+    return str(full_name or user.get_username())
+
+
 def chats_of(user_ids: Iterable[int]) -> list[TelegramChat]:
     """Enabled Telegram chats of these people, in a stable order, each chat once."""
     ids = list(user_ids)
@@ -63,8 +105,9 @@ def chats_of(user_ids: Iterable[int]) -> list[TelegramChat]:
 
 
 def render(template: str, context: dict[str, Any]) -> str:
-    """A Telegram message from `notifications/telegram/<template>.html` (HTML, autoescaped)."""
-    text = render_to_string(f"notifications/telegram/{template}.html", context)
+    """A Telegram message from `telegram/<template>.html` (HTML, autoescaped): each app keeps
+    the templates of the notices it composes in its own `templates/telegram/`."""
+    text = render_to_string(f"telegram/{template}.html", context)
     return "\n".join(line.rstrip() for line in text.strip().split("\n"))
 
 
@@ -154,15 +197,39 @@ def notify_admin_chat(
     return queue_message(recipient=str(chat_id), template=template, text=text, dedup_key=dedup_key)
 
 
+def queue_digest(
+    *,
+    kind: str,
+    template: str,
+    owner_id: int,
+    item_ids: list[int],
+    chunks: list[str],
+    user_ids: Iterable[int],
+) -> Digest:
+    """Record a digest covering the composer's rows `item_ids` and queue its parts to every
+    enabled chat of these people. With nothing to say, or nobody to say it to, it completes at
+    once (the composer's completion handler runs). Call inside the composer's transaction."""
+    chats = chats_of(user_ids) if chunks else []
+    digest = Digest.objects.create(owner_id=owner_id, kind=kind, item_ids=item_ids, chunks=chunks)
+    if not chats:
+        digests.mark_completed(digest)
+        return digest
+    for chat in chats:
+        queue_message(
+            recipient=str(chat.chat_id),
+            template=template,
+            chunks=chunks,
+            chat=chat,
+            owner_id=owner_id,
+            digest=digest,
+        )
+    return digest
+
+
 def enqueue_delivery(delivery_id: int, countdown: float | None = None) -> None:
     """Hand one delivery to the `notifications` queue (safe to repeat: sending claims the row)."""
-    from notifications.tasks import deliver_message
-
     Delivery.objects.filter(pk=delivery_id).update(enqueued_at=timezone.now())
-    if countdown:
-        deliver_message.apply_async(kwargs={"delivery_id": delivery_id}, countdown=countdown)
-    else:
-        deliver_message.apply_async(kwargs={"delivery_id": delivery_id})
+    enqueue("notifications.tasks.deliver_message", delivery_id=delivery_id, countdown=countdown)
 
 
 # --- Sending -----------------------------------------------------------------------------------
@@ -312,9 +379,7 @@ def _finish(delivery: Delivery, status: str, *, provider_id: str = "", error: st
         if following is not None:
             transaction.on_commit(lambda: enqueue_delivery(following))
     if delivery.digest_id is not None:
-        from notifications.digest import complete_digest
-
-        complete_digest(delivery.digest_id)
+        digests.complete_digest(delivery.digest_id)
 
 
 def disable_chat(recipient: str, *, reason: str) -> None:
@@ -330,17 +395,14 @@ def disable_chat(recipient: str, *, reason: str) -> None:
     pending = Delivery.objects.filter(recipient=recipient).exclude(
         status__in=[*FINAL_STATUSES, DeliveryStatus.SENDING]
     )
-    digests = set(pending.exclude(digest=None).values_list("digest_id", flat=True))
+    open_digests = set(pending.exclude(digest=None).values_list("digest_id", flat=True))
     pending.update(
         status=DeliveryStatus.PERMANENTLY_FAILED,
         last_error=f"chat disabled: {reason}"[:2000],
         next_attempt_at=None,
     )
-    if digests:
-        from notifications.digest import complete_digest
-
-        for digest_id in digests:
-            complete_digest(digest_id)
+    for digest_id in open_digests:
+        digests.complete_digest(digest_id)
 
 
 def resend(delivery_ids: Iterable[int]) -> int:
@@ -365,8 +427,6 @@ def resend(delivery_ids: Iterable[int]) -> int:
 def sweep_pending(limit: int = 2000) -> int:
     """Queue every delivery that is due again: retries whose time came, claims of crashed workers,
     rows whose queue message was lost. Returns how many were queued. Safe to re-run."""
-    from notifications.digest import complete_open_digests
-
     now = timezone.now()
     lease_expired = now - timedelta(seconds=settings.TELEGRAM_SENDING_LEASE_SECONDS)
     lost = now - timedelta(seconds=settings.TELEGRAM_REQUEUE_AFTER_SECONDS)
@@ -387,5 +447,5 @@ def sweep_pending(limit: int = 2000) -> int:
         first_per_group.setdefault(group_key, pk)
     for pk in first_per_group.values():
         enqueue_delivery(pk)
-    complete_open_digests()
+    digests.complete_open_digests()
     return len(first_per_group)

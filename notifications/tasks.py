@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from notifications import alerts, digest, housekeeping, services
+from notifications import alerts, housekeeping, services
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -16,12 +16,6 @@ def deliver_message(*, delivery_id: int) -> str:
     if outcome.retry_in is not None and outcome.retry_in <= settings.TELEGRAM_MAX_COUNTDOWN_SECONDS:
         services.enqueue_delivery(delivery_id, countdown=outcome.retry_in)
     return outcome.status
-
-
-@shared_task(acks_late=True)
-def send_inventory_digest() -> list[int]:
-    """Drain unnotified stock changes into per-owner digests and queue them. Safe to re-run."""
-    return digest.build_digests()
 
 
 @shared_task(acks_late=True)
@@ -40,5 +34,5 @@ def flush_admin_alerts() -> int:
 
 @shared_task(acks_late=True)
 def purge_old_notification_records() -> dict[str, int]:
-    """Apply the retention settings to deliveries, outbox, digests and import runs."""
+    """Apply the retention settings to deliveries, outbox and digests. Safe to re-run."""
     return housekeeping.purge_old_records()

@@ -18,10 +18,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.services import client_ip
+from audit.services import Actor, client_ip
 from kiosk.auth import IPRateThrottle, IsKiosk, KioskAPIView, request_kiosk, scope_to_caller
 from kiosk.models import Session
-from kiosk.services import Actor
 from payments import services
 from payments.models import PaymentIntent
 from payments.providers import ProviderRejected

@@ -7,3 +7,10 @@ from django.utils.translation import gettext_lazy as _
 class PaymentsConfig(AppConfig):
     name = "payments"
     verbose_name = _("Payments")
+
+    def ready(self) -> None:
+        # A session that expires takes its unpaid intents with it.
+        from kiosk.services import on_session_expired
+        from payments.services import cancel_session_intents
+
+        on_session_expired(cancel_session_intents)

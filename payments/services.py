@@ -18,9 +18,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.models import ActorKind
-from audit.services import record
+from audit.services import SYSTEM, Actor, record
+from core.jobs import enqueue, enqueue_on_commit
 from kiosk.models import Kiosk, Session, SessionStatus
-from kiosk.services import SYSTEM, Actor
 from payments import metrics
 from payments.models import PaymentIntent, PaymentStatus, RefundStatus, WebhookEvent
 from payments.providers import (
@@ -101,10 +101,11 @@ def create_intent(
     metrics.PAYMENTS_INTENTS.inc()
     register_at_provider(intent)
     if intent.due_at is not None:
-        from payments.tasks import confirm_dev_intent
-
-        countdown = settings.PAYMENTS_DEV_AUTO_CONFIRM_DELAY_MS / 1000
-        confirm_dev_intent.apply_async(kwargs={"intent_id": str(intent.id)}, countdown=countdown)
+        enqueue(
+            "payments.tasks.confirm_dev_intent",
+            intent_id=str(intent.id),
+            countdown=settings.PAYMENTS_DEV_AUTO_CONFIRM_DELAY_MS / 1000,
+        )
     intent.refresh_from_db()
     return intent
 
@@ -446,9 +447,7 @@ def receive_webhook(body: dict[str, Any], *, remote_ip: str, provider_name: str)
             object_id="" if intent else str(event.pk),
             summary={"event": notice.event, "payment_id": notice.payment_id, "ip": remote_ip},
         )
-        from payments.tasks import process_webhook_event
-
-        transaction.on_commit(lambda: process_webhook_event.delay(event_id=event.pk))
+        enqueue_on_commit("payments.tasks.process_webhook_event", event_id=event.pk)
     return event
 
 

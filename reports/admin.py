@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import ActorKind
-from kiosk.services import Actor
+from audit.services import Actor
 from reports import services
 from reports.models import Report, ReportDelivery
 

@@ -15,9 +15,9 @@ from rest_framework import exceptions, generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from audit.services import Actor
 from kiosk.auth import IsKiosk, KioskAPIView, request_kiosk, scope_to_caller
 from kiosk.models import Session
-from kiosk.services import Actor
 from reports import services
 from reports.models import Report, ReportDelivery, ReportKind
 

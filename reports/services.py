@@ -23,10 +23,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from audit.services import record
+from audit.services import SYSTEM, Actor, record
+from core.jobs import enqueue, enqueue_on_commit
 from kiosk import metrics as kiosk_metrics
 from kiosk.models import Kiosk, Session, SessionStatus
-from kiosk.services import SYSTEM, Actor
 from notifications.channels import Attachment, DeliveryError, OutgoingMessage, get_channel
 from payments.models import PaymentStatus
 from reports import metrics
@@ -40,6 +40,8 @@ from reports.models import (
 )
 
 log = logging.getLogger(__name__)
+
+GENERATE_TASK = "reports.tasks.generate_report"
 
 STATIC_DIR = Path(__file__).resolve().parent / "static" / "reports"
 LINK_SALT = "reports.download"
@@ -102,9 +104,7 @@ def create_report(
             obj=report,
             summary={"kind": kind, "session": str(session.pk)},
         )
-        from reports.tasks import generate_report
-
-        transaction.on_commit(lambda: generate_report.delay(report_id=str(report.pk)))
+        enqueue_on_commit(GENERATE_TASK, report_id=str(report.pk))
     if kind == ReportKind.DIAGNOSTICS:
         _count_scan(session, data)
     return report
@@ -285,10 +285,8 @@ def generate(report_id: Any) -> bool:
 
 
 def _queue_deliveries(report: Report) -> None:
-    from reports.tasks import deliver_report
-
     for delivery in report.deliveries.filter(status=DeliveryStatus.PENDING):
-        deliver_report.delay(report_id=str(report.pk), channel=delivery.channel)
+        enqueue("reports.tasks.deliver_report", report_id=str(report.pk), channel=delivery.channel)
 
 
 def fail_generation(report_id: Any, error: str) -> None:
@@ -436,8 +434,6 @@ def _finish_if_delivered(report_id: Any) -> None:
 
 def resend(report: Report, *, actor: Actor) -> None:
     """Admin "resend": failed deliveries back to pending and the pipeline queued again."""
-    from reports.tasks import generate_report
-
     with transaction.atomic():
         report.deliveries.filter(status=DeliveryStatus.FAILED).update(
             status=DeliveryStatus.PENDING, last_error=""
@@ -453,4 +449,4 @@ def resend(report: Report, *, actor: Actor) -> None:
             obj=report,
             summary={"kind": report.kind},
         )
-        transaction.on_commit(lambda: generate_report.delay(report_id=str(report.pk)))
+        enqueue_on_commit(GENERATE_TASK, report_id=str(report.pk))

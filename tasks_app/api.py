@@ -27,16 +27,14 @@ from rest_framework.response import Response
 
 from inventory.models import Inventory
 from inventory.services import containers_unconfigured, machine_rows
-from notifications.events import person_name
+from notifications.services import person_name
 from tasks_app import services
 from tasks_app.models import Task, TaskStatus, TaskType
 from tenancy.fields import MemberField, OwnedPrimaryKeyRelatedField
 from tenancy.models import Role
-from tenancy.permissions import ActsForOwner
+from tenancy.permissions import STAFF_ROLES, ActsForOwner
 from tenancy.views import OwnerScopedMixin
 from vendista.models import Terminal
-
-STAFF = (Role.OWNER, Role.ADMIN)
 
 
 class IngredientLevelSerializer(serializers.Serializer):
@@ -220,7 +218,12 @@ class TaskViewSet(
     filterset_class = TaskFilter
     ordering_fields = ["created_at", "completed_at"]
     ordering = ["-created_at", "-id"]
-    action_roles = {"create": STAFF, "cancel": STAFF, "complete": tuple(Role), "my": tuple(Role)}
+    action_roles = {
+        "create": STAFF_ROLES,
+        "cancel": STAFF_ROLES,
+        "complete": tuple(Role),
+        "my": tuple(Role),
+    }
 
     def get_queryset(self) -> QuerySet[Task]:
         queryset = super().get_queryset()
@@ -343,7 +346,7 @@ class AssignmentViewSet(
     serializer_class = AssignmentSerializer
     permission_classes = (IsAuthenticated, ActsForOwner)
     ordering = ["name", "id"]
-    write_roles = STAFF
+    write_roles = STAFF_ROLES
 
     def get_queryset(self) -> QuerySet[Terminal]:
         return super().get_queryset().prefetch_related(machine_rows())

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime, time
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -19,9 +19,16 @@ from django.utils.translation import gettext as _
 
 from audit import services as audit
 from audit.models import ActorKind
+from core.clock import start_of_moscow_day
 from inventory.models import ChangeSource, Inventory, InventoryChange, Location
-from inventory.services import load_recipes, recipe_ingredients_by_terminal
-from notifications import events
+from inventory.services import (
+    Place,
+    TransferResult,
+    load_recipes,
+    recipe_ingredients_by_terminal,
+    transfer_stock,
+)
+from tasks_app import notices
 from tasks_app.models import Task, TaskStatus, TaskType, TerminalAssignment
 from vendista.models import Terminal
 
@@ -86,14 +93,14 @@ def evaluate_restock(
         task_id = _insert_open_task(owner_id, terminal_id, assignees.get(terminal_id), details)
         if task_id is not None:
             outcome.created.append(task_id)
-            transaction.on_commit(partial(events.restock_task_created, task_id=task_id))
+            transaction.on_commit(partial(notices.restock_task_created, task_id=task_id))
             continue
         added = _extend_open_task(terminal_id, needed, missing)
         if added:
             task = added[0]
             outcome.extended[task] = added[1]
             transaction.on_commit(
-                partial(events.restock_task_items_added, task_id=task, added_items=added[1])
+                partial(notices.restock_task_items_added, task_id=task, added_items=added[1])
             )
     return outcome
 
@@ -145,16 +152,10 @@ def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def moscow_day_start(moment: datetime | None = None) -> datetime:
-    """Midnight of the current business day (TIME_ZONE, Europe/Moscow) as an aware datetime."""
-    local = timezone.localtime(moment or timezone.now())
-    return timezone.make_aware(datetime.combine(local.date(), time.min))
-
-
 def hide_finished_tasks(now: datetime | None = None) -> int:
     """Hide tasks completed or cancelled before today (Moscow) from the working list; they are
     kept for analytics. Safe to re-run. Returns how many were hidden now."""
-    today = moscow_day_start(now)
+    today = start_of_moscow_day(now)
     hidden = (
         Task.objects.filter(hidden_at__isnull=True, status=TaskStatus.COMPLETED)
         .filter(completed_at__lt=today)
@@ -186,7 +187,7 @@ class TaskError(Exception):
 
 def working_list(queryset: QuerySet[Task], now: datetime | None = None) -> QuerySet[Task]:
     """Open tasks, and those finished today (Europe/Moscow): the staff's working list."""
-    today = moscow_day_start(now)
+    today = start_of_moscow_day(now)
     return queryset.filter(
         Q(status=TaskStatus.PENDING) | Q(completed_at__gte=today) | Q(cancelled_at__gte=today)
     )
@@ -227,7 +228,7 @@ def create_manual_task(
             comment=comment,
             created_by_id=created_by_id,
         )
-        transaction.on_commit(partial(events.restock_task_created, task_id=task.pk))
+        transaction.on_commit(partial(notices.restock_task_created, task_id=task.pk))
     return task
 
 
@@ -255,7 +256,7 @@ def _mark_completed(task: Task, user_id: int | None) -> None:
     task.completed_by_id = user_id
     task.save(update_fields=["status", "completed_at", "completed_by"])
     transaction.on_commit(
-        partial(events.task_completed, task_id=task.pk, completed_by_user_id=user_id)
+        partial(notices.task_completed, task_id=task.pk, completed_by_user_id=user_id)
     )
 
 
@@ -332,7 +333,7 @@ def close_task_by_staff(task_id: int, *, user: Any, request: Any = None) -> bool
                 request=request,
             )
             transaction.on_commit(
-                partial(events.task_completed, task_id=task_id, completed_by_user_id=user.pk)
+                partial(notices.task_completed, task_id=task_id, completed_by_user_id=user.pk)
             )
     return bool(closed)
 
@@ -347,9 +348,29 @@ def cancel_task(task_id: int, *, user_id: int | None) -> Task:
         task.cancelled_at = timezone.now()
         task.save(update_fields=["status", "cancelled_at"])
         transaction.on_commit(
-            partial(events.task_cancelled, task_id=task.pk, cancelled_by_user_id=user_id)
+            partial(notices.task_cancelled, task_id=task.pk, cancelled_by_user_id=user_id)
         )
     return task
+
+
+def move_stock(
+    owner_id: int,
+    source: Place,
+    destination: Place,
+    item_name: str,
+    quantity: Decimal,
+    *,
+    user_id: int | None,
+) -> TransferResult:
+    """Move stock between two places (`inventory.services.transfer_stock`); a move into a
+    machine then completes the terminal's open restock task when it no longer needs anything.
+    One transaction. Not idempotent by itself: each call is one move."""
+    with transaction.atomic():
+        result = transfer_stock(owner_id, source, destination, item_name, quantity, user_id=user_id)
+        if destination.location == Location.MACHINE and destination.terminal_id is not None:
+            closed = close_tasks_after_refill(owner_id, destination.terminal_id, user_id=user_id)
+            result = replace(result, closed_task_ids=closed)
+    return result
 
 
 def close_tasks_after_refill(owner_id: int, terminal_id: int, *, user_id: int | None) -> list[int]:

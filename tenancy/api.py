@@ -11,7 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tenancy.models import Membership, Role
+from tenancy.models import Membership
+from tenancy.permissions import STAFF_ROLES
 from tenancy.views import OwnerScopedReadOnlyViewSet
 
 User = get_user_model()
@@ -67,4 +68,4 @@ class MembershipViewSet(OwnerScopedReadOnlyViewSet):
 
     queryset = Membership.objects.select_related("user").order_by("id")
     serializer_class = MembershipSerializer
-    allowed_roles = (Role.OWNER, Role.ADMIN)
+    allowed_roles = STAFF_ROLES

@@ -16,6 +16,8 @@ from rest_framework.request import Request
 from tenancy.models import Membership, Role
 
 OWNER_HEADER = "X-Owner-Id"
+# Owners and their admins: configuration, the warehouse, people and money.
+STAFF_ROLES: tuple[str, ...] = (Role.OWNER, Role.ADMIN)
 
 
 def resolve_membership(request: Request) -> Membership:

@@ -13,7 +13,10 @@ from celery.worker import WorkController
 from django.conf import settings
 
 from celery_app import app as celery_app
-from config.pii import mask_text
+from core.pii import mask_text
+
+# The Telegram Bot API sandbox fixture, for every app whose notices reach Telegram.
+pytest_plugins = ["tests.helpers.telegram"]
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from vendista import services
 from vendista.models import (
     Expense,
     ImportMode,
@@ -21,7 +20,8 @@ from vendista.models import (
     Transaction,
     VendistaAccount,
 )
-from vendista.tasks import enqueue
+from vendista.services import accounts
+from vendista.services.runs import enqueue
 
 
 class VendistaAccountForm(forms.ModelForm):
@@ -48,7 +48,7 @@ class VendistaAccountForm(forms.ModelForm):
         password = self.cleaned_data.get("vendista_password")
         if login and password:
             account.save()
-            services.set_credentials(account, login, password)
+            accounts.set_credentials(account, login, password)
         elif commit:
             account.save()
         return account
@@ -105,7 +105,7 @@ class VendistaAccountAdmin(admin.ModelAdmin):
         self, request: HttpRequest, queryset: QuerySet[VendistaAccount]
     ) -> None:
         changed = sum(
-            services.reactivate(
+            accounts.reactivate(
                 account.owner_id, actor=request.user, request=request, reason="staff"
             )
             for account in queryset

@@ -18,15 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import requests
 
-from config.ratelimit import Bucket, RateLimiter, RateLimitTimeout
+from core.clock import MOSCOW
+from core.ratelimit import Bucket, RateLimiter, RateLimitTimeout
 
 logger = logging.getLogger(__name__)
 
-MOSCOW = ZoneInfo("Europe/Moscow")
 TOKEN_TIMEOUT = 15.0
 MAX_PAGE_SIZE = 1000
 

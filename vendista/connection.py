@@ -12,7 +12,6 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from audit.services import record as audit
-from vendista import services
 from vendista.client import VendistaClient
 from vendista.models import (
     ACTIVE_RUN_STATUSES,
@@ -23,7 +22,8 @@ from vendista.models import (
     TokenStatus,
     VendistaAccount,
 )
-from vendista.tasks import enqueue
+from vendista.services import accounts
+from vendista.services.runs import enqueue
 
 # Registration waits for Vendista while the person waits for the page: one quick retry at most,
 # and a few seconds at most for a turn under the shared rate limit (imports may be using it).
@@ -85,7 +85,7 @@ def connect(
         previous_status = account.token_status
         if setup_date is not None:
             account.setup_date = setup_date
-        services.set_credentials(account, login, password, token)
+        accounts.set_credentials(account, login, password, token)
         audit(
             "vendista.credentials_set",
             actor_user=actor,

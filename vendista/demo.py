@@ -15,11 +15,11 @@ from inventory.reference import recipe_presets
 from tasks_app.models import TerminalAssignment
 from tenancy.demo import DEMO_OWNER_NAME
 from tenancy.models import Owner
-from vendista import services
 from vendista.client import VendistaTerminal
 from vendista.models import Expense, ImportMode, RunKind, TaxSystem, Terminal, VendistaAccount
 from vendista.sandbox import DEMO_LOGIN, DEMO_PASSWORD
 from vendista.sandbox.data import demo_accounts
+from vendista.services import accounts, runs, sync
 
 # Machine items 1..7 get a drink; item 8 stays without a recipe so "needs a recipe" shows.
 DEMO_RECIPES = 7
@@ -35,9 +35,9 @@ def seed(log: list[str]) -> None:
         account.acquiring_percent = Decimal("1.6")
         account.imports_enabled = True
         account.payment_status = "active"
-        services.set_credentials(account, DEMO_LOGIN, DEMO_PASSWORD)
+        accounts.set_credentials(account, DEMO_LOGIN, DEMO_PASSWORD)
         sandbox_terminals = demo_accounts(today=timezone.localdate())[0].terminals
-        services.store_terminals(
+        sync.store_terminals(
             owner.pk,
             [
                 VendistaTerminal(
@@ -96,22 +96,20 @@ def seed(log: list[str]) -> None:
                 defaults={"current_stock": Decimal(quantity)},
             )
         _seed_expenses(owner)
-    from vendista.tasks import enqueue
-
     # Older sales as history (no deduction), the last day as regular sales that use stock.
-    start, now = services.window_for("history", setup=account.setup_date)
-    history = enqueue(
+    start, now = runs.window_for("history", setup=account.setup_date)
+    history = runs.enqueue(
         owner.pk,
         window=(start, now - timedelta(hours=24)),
         mode=ImportMode.HISTORICAL,
         trigger="demo",
         skip_if_active=False,
     )
-    recent = enqueue(owner.pk, window_kind="last_24h", trigger="demo", skip_if_active=False)
-    sync = enqueue(owner.pk, kind=RunKind.SYNC, trigger="demo", skip_if_active=False)
+    recent = runs.enqueue(owner.pk, window_kind="last_24h", trigger="demo", skip_if_active=False)
+    sync_run = runs.enqueue(owner.pk, kind=RunKind.SYNC, trigger="demo", skip_if_active=False)
     log.append(
         f"Vendista (sandbox): login {DEMO_LOGIN}, {len(sandbox_terminals)} terminals; "
-        f"imports queued: history #{history}, last 24 h #{recent}, sync #{sync}"
+        f"imports queued: history #{history}, last 24 h #{recent}, sync #{sync_run}"
     )
 
 

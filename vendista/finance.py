@@ -7,20 +7,17 @@ Sums are computed by PostgreSQL; money leaves here as `Decimal` rubles rounded t
 
 from __future__ import annotations
 
-import calendar
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import cast
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.clock import Period
 from inventory.models import Recipe
-from vendista.client import MOSCOW
 from vendista.models import Expense, TaxSystem, Terminal, Transaction, VendistaAccount
 
 KOPECK = Decimal("0.01")
@@ -36,37 +33,6 @@ SALE = Q(result="1", reverse_id=0)
 def rubles(value: Decimal) -> Decimal:
     """Rounded to kopecks, halves away from zero (as a receipt would)."""
     return value.quantize(KOPECK, rounding=ROUND_HALF_UP)
-
-
-def moscow_today() -> date:
-    return timezone.now().astimezone(MOSCOW).date()
-
-
-@dataclass(frozen=True)
-class Period:
-    """Moscow calendar days `first`..`last`, both included."""
-
-    first: date
-    last: date
-
-    @classmethod
-    def month_of(cls, day: date) -> Period:
-        last_day = calendar.monthrange(day.year, day.month)[1]
-        return cls(day.replace(day=1), day.replace(day=last_day))
-
-    @property
-    def start(self) -> datetime:
-        """The first instant of the period (Moscow midnight)."""
-        return datetime.combine(self.first, time.min, MOSCOW)
-
-    @property
-    def end(self) -> datetime:
-        """The first instant after the period (the next Moscow midnight, excluded)."""
-        return datetime.combine(self.last + timedelta(days=1), time.min, MOSCOW)
-
-    @property
-    def days(self) -> int:
-        return (self.last - self.first).days + 1
 
 
 def sales(owner_id: int, period: Period) -> QuerySet[Transaction]:

@@ -17,10 +17,16 @@ from typing import Any
 import psycopg
 from django.db import connection, transaction
 
-from inventory.services import RecipeMap, deduct_sales, restore_sales
+from inventory.services import (
+    RecipeMap,
+    deduct_sales,
+    load_recipes,
+    recipe_ingredients_by_terminal,
+    restore_sales,
+)
 from tasks_app.services import evaluate_restock
 from vendista.client import RawPage
-from vendista.models import DeductionState, ImportMode
+from vendista.models import DeductionState, ImportMode, Terminal
 
 D = DeductionState
 
@@ -34,6 +40,20 @@ class ImportContext:
     terminals: dict[int, int]  # Vendista terminal id → our terminal id
     recipes: RecipeMap
     recipe_items: dict[int, set[str]]
+
+    @classmethod
+    def load(cls, owner_id: int, mode: str) -> ImportContext:
+        """The owner's terminals and recipes as they are now."""
+        recipes = load_recipes(owner_id)
+        return cls(
+            owner_id=owner_id,
+            mode=mode,
+            terminals=dict(
+                Terminal.objects.filter(owner_id=owner_id).values_list("vendista_id", "id")
+            ),
+            recipes=recipes,
+            recipe_items=recipe_ingredients_by_terminal(recipes),
+        )
 
 
 @dataclass

@@ -20,7 +20,7 @@ from django.core.mail.backends.smtp import EmailBackend
 from django.core.validators import validate_email
 from django.utils.html import strip_tags
 
-from config.pii import mask_text
+from core.pii import mask_text
 from notifications.channels._retry import retry_after_seconds
 from notifications.channels.base import DeliveryError, OutgoingMessage, SendResult
 

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.html import strip_tags
 
-from config.pii import mask_text
+from core.pii import mask_text
 from notifications.channels._retry import retry_after_seconds
 from notifications.channels.base import DeliveryError, OutgoingMessage, SendResult
 

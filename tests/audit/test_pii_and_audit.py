@@ -6,7 +6,7 @@ import pytest
 
 from audit.models import AuditEntry
 from audit.services import record
-from config.pii import mask_data, mask_email, mask_phone, mask_text
+from core.pii import mask_data, mask_email, mask_phone, mask_text
 
 
 def test_mask_email_keeps_first_letter_and_domain() -> None:

@@ -13,7 +13,7 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from celery_app import app
-from config.tasks import clear_expired_web_sessions
+from core.tasks import clear_expired_web_sessions
 
 pytestmark = pytest.mark.worker
 
@@ -104,6 +104,6 @@ def test_tasks_land_on_their_routed_queues(celery_worker) -> None:
     assert report_probe.delay().get(timeout=20) == "reports"
     assert import_probe.delay().get(timeout=20) == "imports"
     assert default_probe.delay().get(timeout=20) == "default"
-    assert clear_expired_web_sessions.name == "config.tasks.clear_expired_web_sessions"
+    assert clear_expired_web_sessions.name == "core.tasks.clear_expired_web_sessions"
     route = app.amqp.router.route({}, clear_expired_web_sessions.name)
     assert route["queue"].name == "default"

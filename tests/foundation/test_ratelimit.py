@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from config.ratelimit import Bucket, RateLimiter, RateLimitTimeout
+from core.ratelimit import Bucket, RateLimiter, RateLimitTimeout
 
 
 def test_a_bucket_hands_out_tokens_at_its_rate(redis_client) -> None:

@@ -11,7 +11,7 @@ from django.test import Client
 from pypdf import PdfReader
 
 from audit.models import AuditEntry
-from config.pii import EMAIL_RE, PHONE_RE
+from core.pii import EMAIL_RE, PHONE_RE
 from kiosk.models import Session
 from notifications.models import OutboxMessage
 from reports.models import Report

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import logging
 
-from config.logging import PiiMaskingFilter, mask_record
+from core.logging import PiiMaskingFilter, mask_record
 
 
 def _record(msg: str, *args: object, exc: BaseException | None = None) -> logging.LogRecord:
@@ -52,4 +52,4 @@ def test_record_rebuilt_by_make_log_record_is_masked_by_the_handler_filter() -> 
 
 def test_settings_put_the_filter_on_the_console_handler(settings) -> None:
     assert settings.LOGGING["handlers"]["console"]["filters"] == ["pii"]
-    assert settings.LOGGING["filters"]["pii"]["()"] == "config.logging.PiiMaskingFilter"
+    assert settings.LOGGING["filters"]["pii"]["()"] == "core.logging.PiiMaskingFilter"

@@ -1,7 +1,7 @@
 """E-mails and phones logged inside tasks are masked in a real worker's log output
 (`celery -A celery_app worker -l info` as a subprocess, its output captured).
 
-Two layers mask: the record factory (config.logging) and the filter celery_app's
+Two layers mask: the record factory (core.logging) and the filter celery_app's
 `after_setup_logger` hook puts on the worker's handlers. The report delivery test passes with
 either; the second test feeds a record the factory could not mask, so it needs the hook."""
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from notifications import alerts, events
+from notifications import alerts
 from notifications.models import Delivery
 from tenancy.models import Owner
+from vendista import notices
 
 from .conftest import ADMIN_CHAT
 
@@ -27,8 +28,10 @@ def _pending(redis_client) -> int:
 def test_identical_failures_within_five_minutes_are_dropped(redis_client) -> None:
     owner = Owner.objects.create(name="Альфа")
     for _ in range(3):
-        events.import_failed(owner_id=owner.pk, context="import", error="Vendista 500: upstream")
-    events.import_failed(owner_id=owner.pk, context="import", error="Vendista timeout")
+        notices.operation_failed(
+            owner_id=owner.pk, context="import", error="Vendista 500: upstream"
+        )
+    notices.operation_failed(owner_id=owner.pk, context="import", error="Vendista timeout")
     assert _pending(redis_client) == 2
     assert int(redis_client.ttl(next(iter(redis_client.scan_iter("vk:alerts:dedup:*"))))) <= 300
 
@@ -36,10 +39,10 @@ def test_identical_failures_within_five_minutes_are_dropped(redis_client) -> Non
 def test_failures_are_grouped_into_one_message_per_context_and_error(redis_client) -> None:
     owners = [Owner.objects.create(name=f"Точка {i}") for i in range(3)]
     for owner in owners:
-        events.import_failed(
+        notices.operation_failed(
             owner_id=owner.pk, context=f"Import for User {owner.pk}", error="HTTP 502 Bad Gateway"
         )
-    events.import_failed(owner_id=owners[0].pk, context="sync", error="timeout")
+    notices.operation_failed(owner_id=owners[0].pk, context="sync", error="timeout")
 
     rows = alerts.flush()
 
@@ -56,14 +59,14 @@ def test_failures_are_grouped_into_one_message_per_context_and_error(redis_clien
 
 def test_at_most_twenty_alert_messages_an_hour(redis_client, settings) -> None:
     for i in range(25):
-        events.import_failed(owner_id=None, context=f"context {i}", error=f"error {i}")
+        notices.operation_failed(owner_id=None, context=f"context {i}", error=f"error {i}")
     assert len(alerts.flush()) == 20
-    events.import_failed(owner_id=None, context="late", error="still capped")
+    notices.operation_failed(owner_id=None, context="late", error="still capped")
     assert alerts.flush() == []
     assert Delivery.objects.count() == 20
 
 
 def test_errors_are_html_escaped(redis_client) -> None:
-    events.import_failed(owner_id=None, context="import", error="<html> & broken")
+    notices.operation_failed(owner_id=None, context="import", error="<html> & broken")
     (row,) = alerts.flush()
     assert "&lt;html&gt; &amp; broken" in row.text

@@ -10,10 +10,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from notifications import events
 from notifications.models import Delivery, DeliveryStatus, TelegramChat
+from tasks_app import notices as task_notices
 from tasks_app.models import Task
 from tenancy.models import Owner, Role
+from vendista import notices as vendista_notices
 from vendista.models import PaymentStatus, VendistaAccount
 
 from .conftest import chat_of, make_person, make_terminal, unique_chat_id, wait_for
@@ -38,7 +39,7 @@ def test_429_delays_then_delivers(sandbox) -> None:
     chat = chat_of(assignee)
     sandbox.fail_429(count=1, retry_after=2, chat_id=chat)
 
-    events.task_cancelled(
+    task_notices.task_cancelled(
         task_id=_cancelled_task_for(assignee, owner).pk, cancelled_by_user_id=None
     )
 
@@ -58,7 +59,7 @@ def test_blocked_chat_is_disabled_and_not_retried(sandbox) -> None:
     chat = chat_of(assignee)
     sandbox.block_chat(chat)
 
-    events.task_cancelled(
+    task_notices.task_cancelled(
         task_id=_cancelled_task_for(assignee, owner).pk, cancelled_by_user_id=None
     )
 
@@ -73,7 +74,7 @@ def test_blocked_chat_is_disabled_and_not_retried(sandbox) -> None:
     assert "blocked" in linked.disabled_reason
 
     # Later events do not reach the disabled chat, and nothing retries the failed message.
-    events.task_cancelled(
+    task_notices.task_cancelled(
         task_id=_cancelled_task_for(assignee, owner).pk, cancelled_by_user_id=None
     )
     time.sleep(3)
@@ -94,7 +95,7 @@ def test_402_notice_is_sent_once_when_two_workers_race(sandbox, settings) -> Non
     def worker() -> None:
         try:
             barrier.wait()
-            events.payment_required(
+            vendista_notices.payment_required(
                 owner_id=owner.pk, source="import", error="Vendista payment required - HTTP 402"
             )
         finally:
@@ -115,10 +116,10 @@ def test_402_notice_is_sent_once_when_two_workers_race(sandbox, settings) -> Non
     assert "Гамма" in sent[0].text and "Импорт транзакций будет приостановлен" in sent[0].text
     assert Delivery.objects.filter(recipient=admin).count() == 1
     # A repeated call for the same transition records nothing new.
-    events.payment_required(owner_id=owner.pk, source="import", error="again")
+    vendista_notices.payment_required(owner_id=owner.pk, source="import", error="again")
     assert Delivery.objects.filter(recipient=admin).count() == 1
 
 
 def test_event_never_raises_into_the_caller(sandbox) -> None:
-    events.task_completed(task_id=999_999_999, completed_by_user_id=None)  # no such task
-    events.payment_required(owner_id=999_999_999, source="sync", error="x")
+    task_notices.task_completed(task_id=999_999_999, completed_by_user_id=None)  # no such task
+    vendista_notices.payment_required(owner_id=999_999_999, source="sync", error="x")

@@ -12,6 +12,7 @@ from notifications.models import Delivery, DeliveryStatus, OutboxMessage
 from notifications.services import queue_message
 from tenancy.models import Owner
 from vendista.models import ImportRun, RunStatus
+from vendista.services.runs import purge_old_runs
 
 pytestmark = pytest.mark.django_db
 
@@ -41,8 +42,9 @@ def test_old_records_are_purged_and_recent_or_pending_ones_kept(settings) -> Non
     )
 
     counts = purge_old_records()
+    runs_purged = purge_old_runs()
 
-    assert counts["deliveries"] == 1 and counts["outbox"] == 1 and counts["import_runs"] == 1
+    assert counts["deliveries"] == 1 and counts["outbox"] == 1 and runs_purged == 1
     assert set(Delivery.objects.values_list("pk", flat=True)) == {old_pending.pk, recent.pk}
     assert not ImportRun.objects.filter(pk=old_run.pk).exists()
     assert ImportRun.objects.filter(pk=running.pk).exists()

@@ -7,12 +7,12 @@ from collections import defaultdict
 from datetime import date, datetime, time
 from decimal import Decimal
 
+from core.clock import MOSCOW
 from inventory.models import Inventory, Location, Recipe, RecipeItem
 from tenancy.models import Owner
-from vendista import services
-from vendista.client import MOSCOW
 from vendista.models import RunKind, Terminal, VendistaAccount
 from vendista.sandbox import SandboxAccount
+from vendista.services import accounts, runs
 
 # What each machine item consumes in the tests: item k uses k g of coffee, 100 ml water, 1 cup.
 RECIPE_ITEMS = 5  # machine items 1..5 have recipes; 6.. (if generated) need one
@@ -29,14 +29,14 @@ def recipe_for(machine_item_id: int) -> dict[str, Decimal]:
 def connect_owner(sandbox_account: SandboxAccount, name: str = "Кофейня") -> Owner:
     owner = Owner.objects.create(name=name)
     account = VendistaAccount.objects.create(owner=owner, setup_date=date(2026, 1, 1))
-    services.set_credentials(account, sandbox_account.login, sandbox_account.password)
+    accounts.set_credentials(account, sandbox_account.login, sandbox_account.password)
     return owner
 
 
 def sync(owner: Owner) -> None:
-    run = services.create_run(owner.pk, kind=RunKind.SYNC, trigger="test", skip_if_active=False)
+    run = runs.create_run(owner.pk, kind=RunKind.SYNC, trigger="test", skip_if_active=False)
     assert run is not None
-    summary = services.execute_run(run.pk)
+    summary = runs.execute_run(run.pk)
     assert summary.status == "succeeded", summary.error
 
 
@@ -61,8 +61,8 @@ def window(first: date, last: date) -> tuple[datetime, datetime]:
 
 def import_window(
     owner: Owner, first: date, last: date, *, historical: bool = False
-) -> services.RunSummary:
-    summary = services.run_now(
+) -> runs.RunSummary:
+    summary = runs.run_now(
         owner.pk,
         window=window(first, last),
         mode="historical" if historical else "regular",

@@ -10,8 +10,8 @@ import pytest
 import requests
 import responses
 
+from core.clock import MOSCOW
 from vendista.client import (
-    MOSCOW,
     Pager,
     VendistaClient,
     VendistaInvalidCredentials,

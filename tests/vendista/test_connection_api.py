@@ -13,11 +13,11 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AuditEntry
-from config.ratelimit import Bucket, RateLimiter
+from core.ratelimit import Bucket, RateLimiter
 from tenancy.models import Role
 from tests.helpers.tenancy import Tenant, make_tenant
 from tests.vendista.staff import MSK
-from vendista import crypto, services
+from vendista import crypto
 from vendista.models import (
     ImportMode,
     ImportRun,
@@ -29,6 +29,8 @@ from vendista.models import (
     VendistaAccount,
 )
 from vendista.sandbox import SandboxAccount, VendistaSandbox
+from vendista.services import accounts
+from vendista.services import runs as vendista_runs
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +63,7 @@ def _connected(tenant: Tenant, **fields: Any) -> VendistaAccount:
     account = VendistaAccount.objects.create(
         owner=tenant.owner, setup_date=date(2026, 1, 1), **fields
     )
-    services.set_credentials(account, "login-of-secret", "password-of-secret", "token-of-secret")
+    accounts.set_credentials(account, "login-of-secret", "password-of-secret", "token-of-secret")
     return account
 
 
@@ -151,9 +153,9 @@ def test_settings_can_be_saved_before_any_credentials(owner: Tenant) -> None:
     assert response.json()["has_credentials"] is False
     assert VendistaAccount.objects.get(owner=owner.owner).acquiring_percent == Decimal("1.5")
     # ... and the schedules do not queue imports that could only be skipped.
-    assert owner.owner.pk not in services.importable_owner_ids()
+    assert owner.owner.pk not in accounts.importable_owner_ids()
     _connected(make_tenant(Role.OWNER))
-    assert len(services.importable_owner_ids()) == 1
+    assert len(accounts.importable_owner_ids()) == 1
 
 
 @pytest.mark.parametrize(
@@ -239,7 +241,7 @@ def test_owner_connects_vendista_credentials_are_checked_stored_encrypted_and_im
     assert len(callbacks) == 2
     # The queued runs do what they say (run here instead of on a worker).
     for run in runs:
-        assert services.execute_run(run.pk).status == "succeeded"
+        assert vendista_runs.execute_run(run.pk).status == "succeeded"
     imported = Transaction.objects.filter(owner=owner.owner)
     assert imported.count() == len(shop.transactions)
     assert not imported.filter(deduction_state="deducted").exists()

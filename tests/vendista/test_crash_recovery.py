@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from core.clock import MOSCOW
 from inventory.models import Inventory, InventoryChange, Location
 from tasks_app.models import Task
 from tests.helpers.worker import WorkerProcess, worker_environment
 from tests.vendista.coffee import configure, connect_owner, sync
-from vendista import services, tasks
-from vendista.client import MOSCOW
 from vendista.models import ImportRun, RunStatus, Terminal, Transaction
 from vendista.sandbox import VendistaSandbox, generate_account
+from vendista.services import runs
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 KILL_AT_PAGES = (3, 6, 9)
@@ -107,7 +107,7 @@ def test_sigkill_mid_import_loses_nothing_and_double_counts_nothing(sandbox):
         queues="imports",
     ).start()
     try:
-        run_id = tasks.enqueue(owner.pk, window_kind="last_7_days", trigger="test")
+        run_id = runs.enqueue(owner.pk, window_kind="last_7_days", trigger="test")
         assert run_id is not None
         kills = 0
         for pages in KILL_AT_PAGES:
@@ -150,7 +150,7 @@ def test_sigkill_mid_import_loses_nothing_and_double_counts_nothing(sandbox):
     for row_id, stock in initial_stock:
         Inventory.objects.filter(id=row_id).update(current_stock=stock)
     assert run.date_from is not None and run.date_to is not None
-    clean = services.run_now(owner.pk, window=(run.date_from, run.date_to), trigger="test")
+    clean = runs.run_now(owner.pk, window=(run.date_from, run.date_to), trigger="test")
 
     assert clean.status == RunStatus.SUCCEEDED
     assert snapshot(owner.pk) == after_crashes

@@ -12,9 +12,9 @@ from inventory.models import Recipe
 from tasks_app.models import TerminalAssignment
 from tenancy.demo import DEMO_OWNER_NAME
 from tenancy.models import Owner
-from vendista import services
 from vendista.models import Expense, ImportRun, RunStatus, Terminal, Transaction
 from vendista.sandbox import VendistaSandbox
+from vendista.services import runs
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +38,7 @@ def test_demo_owner_imports_from_the_sandbox(vendista_settings):
             ("sync", "regular"),
         ]
         for run in queued:
-            assert services.execute_run(run.pk).status == RunStatus.SUCCEEDED
+            assert runs.execute_run(run.pk).status == RunStatus.SUCCEEDED
 
     states = set(Transaction.objects.filter(owner=owner).values_list("deduction_state", flat=True))
     assert {"historical", "deducted", "needs_recipe"} <= states

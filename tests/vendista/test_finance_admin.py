@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from tenancy.models import Owner
 from tests.vendista.staff import expense, msk, tx
-from vendista import services
 from vendista.models import Expense, ImportRun, VendistaAccount
+from vendista.services import accounts
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +78,7 @@ def test_connection_list_shows_credentials_presence_but_no_secret(
     client, _user = staff
     owner = Owner.objects.create(name="Кофейня")
     account = VendistaAccount.objects.create(owner=owner, tax_system="income_6")
-    services.set_credentials(account, "login-of-secret", "password-of-secret", "token-of-secret")
+    accounts.set_credentials(account, "login-of-secret", "password-of-secret", "token-of-secret")
 
     page = client.get(reverse("admin:vendista_vendistaaccount_changelist")).content.decode()
 

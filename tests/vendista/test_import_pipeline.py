@@ -12,6 +12,7 @@ import pytest
 from django.db import connection, transaction
 
 from audit.models import AuditEntry
+from core.clock import MOSCOW
 from inventory.models import ChangeSource, Inventory, InventoryChange, Location, Recipe
 from inventory.services import create_default_containers
 from notifications.models import Delivery
@@ -30,7 +31,8 @@ from tests.vendista.coffee import (
     window,
 )
 from tests.vendista.conftest import LAST_DAY
-from vendista import crypto, services
+from vendista import crypto
+from vendista.client import VendistaUnavailable
 from vendista.models import (
     DeductionState,
     ImportRun,
@@ -41,6 +43,8 @@ from vendista.models import (
     VendistaAccount,
 )
 from vendista.sandbox import generate_account
+from vendista.services import accounts, runs
+from vendista.services.lock import OwnerBusy, owner_lock
 
 pytestmark = pytest.mark.django_db
 FIRST_DAY = LAST_DAY - timedelta(days=2)
@@ -74,7 +78,7 @@ def test_import_stores_every_transaction_of_the_window_with_its_state(sandbox, s
     # Vendista's naive times are Moscow time, stored as UTC instants.
     sample = shop.transactions[0]
     row = stored.get(id=sample.id)
-    assert row.time.astimezone(services.MOSCOW).strftime("%Y-%m-%dT%H:%M:%S") == sample.time[:19]
+    assert row.time.astimezone(MOSCOW).strftime("%Y-%m-%dT%H:%M:%S") == sample.time[:19]
 
 
 def test_import_deducts_exactly_the_recipes_of_the_window_sales(sandbox, shop, owner):
@@ -113,7 +117,7 @@ def test_a_reversal_restores_the_sale_once(sandbox, shop, owner, shape):
     assert sale is not None
     stock = machine_stock(owner)
 
-    refund_time = sale.time.astimezone(services.MOSCOW).replace(tzinfo=None) + timedelta(minutes=1)
+    refund_time = sale.time.astimezone(MOSCOW).replace(tzinfo=None) + timedelta(minutes=1)
     sandbox.reverse(sale.id, shape=shape, login=shop.login, at=refund_time)
     first = import_window(owner, FIRST_DAY, LAST_DAY)
     import_window(owner, FIRST_DAY, LAST_DAY)
@@ -285,7 +289,7 @@ def test_401_refreshes_the_token_once_and_retries_with_the_new_one(sandbox, shop
 def test_a_second_401_after_the_refresh_fails_the_run_as_expired(sandbox, shop, owner):
     sandbox.set_faults(expire_token_after=0)  # every token is refused at once
 
-    summary = services.run_now(owner.pk, window=window(FIRST_DAY, LAST_DAY), trigger="test")
+    summary = runs.run_now(owner.pk, window=window(FIRST_DAY, LAST_DAY), trigger="test")
 
     assert summary.status == RunStatus.FAILED
     assert "token refused" in summary.error
@@ -294,14 +298,14 @@ def test_a_second_401_after_the_refresh_fails_the_run_as_expired(sandbox, shop, 
 
 def test_wrong_stored_credentials_mark_invalid_creds(sandbox, shop, owner):
     account = VendistaAccount.objects.get(owner=owner)
-    services.set_credentials(account, shop.login, "wrong-password", token="stale")
+    accounts.set_credentials(account, shop.login, "wrong-password", token="stale")
 
-    summary = services.run_now(owner.pk, window=window(FIRST_DAY, LAST_DAY), trigger="test")
+    summary = runs.run_now(owner.pk, window=window(FIRST_DAY, LAST_DAY), trigger="test")
 
     assert summary.status == RunStatus.FAILED
     account.refresh_from_db()
     assert account.token_status == "invalid_creds"
-    assert services.importable_owner_ids() == []
+    assert accounts.importable_owner_ids() == []
 
 
 def test_429_honours_retry_after(sandbox, shop, owner):
@@ -335,8 +339,8 @@ def test_a_5xx_page_is_retried(sandbox, shop, owner):
 def test_a_page_failing_past_the_retries_keeps_earlier_pages_committed(sandbox, shop, owner):
     sandbox.fail_next("/transactions", page=3, status=502, times=50)
 
-    with pytest.raises(services.VendistaUnavailable):
-        services.run_now(owner.pk, window=window(FIRST_DAY, LAST_DAY), trigger="test")
+    with pytest.raises(VendistaUnavailable):
+        runs.run_now(owner.pk, window=window(FIRST_DAY, LAST_DAY), trigger="test")
 
     assert Transaction.objects.filter(owner=owner).count() == 200
     run = ImportRun.objects.filter(owner=owner, kind="import").latest("id")
@@ -386,8 +390,8 @@ def test_unknown_terminal_sales_are_kept_and_deducted_once_the_terminal_is_synce
 def test_402_suspends_the_owner_and_audits_once(sandbox, shop, owner):
     sandbox.set_unpaid(shop.login)
 
-    summary = services.run_now(owner.pk, window=window(FIRST_DAY, LAST_DAY), trigger="test")
-    again = services.run_now(owner.pk, window=window(FIRST_DAY, LAST_DAY), trigger="test")
+    summary = runs.run_now(owner.pk, window=window(FIRST_DAY, LAST_DAY), trigger="test")
+    again = runs.run_now(owner.pk, window=window(FIRST_DAY, LAST_DAY), trigger="test")
 
     assert summary.status == RunStatus.FAILED and "402" in summary.error
     assert again.status == RunStatus.SKIPPED
@@ -395,7 +399,7 @@ def test_402_suspends_the_owner_and_audits_once(sandbox, shop, owner):
     assert account.payment_status == PaymentStatus.PAYMENT_REQUIRED
     assert account.payment_required_at is not None
     assert AuditEntry.objects.filter(action="vendista.payment_required").count() == 1
-    assert services.importable_owner_ids() == []
+    assert accounts.importable_owner_ids() == []
 
 
 @pytest.mark.django_db(transaction=True)
@@ -409,7 +413,7 @@ def test_402_marks_payment_required_once_when_two_workers_race(sandbox, shop, se
         try:
             barrier.wait(timeout=10)
             results.append(
-                services.mark_payment_required(owner.pk, source="import", error="HTTP 402")
+                accounts.mark_payment_required(owner.pk, source="import", error="HTTP 402")
             )
         finally:
             connection.close()
@@ -430,14 +434,14 @@ def test_402_marks_payment_required_once_when_two_workers_race(sandbox, shop, se
 
 def test_payment_check_reactivates_only_when_token_and_data_call_work(sandbox, shop, owner):
     sandbox.set_unpaid(shop.login)
-    services.mark_payment_required(owner.pk, source="import", error="HTTP 402")
+    accounts.mark_payment_required(owner.pk, source="import", error="HTTP 402")
 
-    assert services.check_payment_status(owner.pk) is False
+    assert accounts.check_payment_status(owner.pk) is False
     assert VendistaAccount.objects.get(owner=owner).payment_status == "payment_required"
 
     sandbox.set_unpaid(shop.login, False)
     sandbox.reset_request_log()
-    assert services.check_payment_status(owner.pk) is True
+    assert accounts.check_payment_status(owner.pk) is True
 
     account = VendistaAccount.objects.get(owner=owner)
     assert account.payment_status == "active" and account.payment_required_at is None
@@ -489,12 +493,12 @@ def test_runs_are_recorded_with_counts_and_timings(sandbox, shop, owner):
 
 
 def test_scheduled_ticks_are_deduplicated_per_owner(sandbox, shop, owner):
-    first = services.create_run(owner.pk, window=window(FIRST_DAY, LAST_DAY), trigger="t")
-    second = services.create_run(owner.pk, window=window(FIRST_DAY, LAST_DAY), trigger="t")
-    covered = services.create_run(
+    first = runs.create_run(owner.pk, window=window(FIRST_DAY, LAST_DAY), trigger="t")
+    second = runs.create_run(owner.pk, window=window(FIRST_DAY, LAST_DAY), trigger="t")
+    covered = runs.create_run(
         owner.pk, window=window(LAST_DAY, LAST_DAY), trigger="daily", skip_if_active=False
     )
-    wider = services.create_run(
+    wider = runs.create_run(
         owner.pk,
         window=window(FIRST_DAY - timedelta(days=5), LAST_DAY),
         trigger="weekly",
@@ -506,11 +510,11 @@ def test_scheduled_ticks_are_deduplicated_per_owner(sandbox, shop, owner):
 
 
 def test_a_stale_run_is_abandoned_and_no_longer_blocks(sandbox, shop, owner, settings):
-    stale = services.create_run(owner.pk, window=window(FIRST_DAY, LAST_DAY), trigger="t")
+    stale = runs.create_run(owner.pk, window=window(FIRST_DAY, LAST_DAY), trigger="t")
     assert stale is not None
     ImportRun.objects.filter(pk=stale.pk).update(created_at=stale.created_at - timedelta(hours=2))
 
-    fresh = services.create_run(owner.pk, window=window(FIRST_DAY, LAST_DAY), trigger="t")
+    fresh = runs.create_run(owner.pk, window=window(FIRST_DAY, LAST_DAY), trigger="t")
 
     assert fresh is not None
     stale.refresh_from_db()
@@ -518,25 +522,25 @@ def test_a_stale_run_is_abandoned_and_no_longer_blocks(sandbox, shop, owner, set
 
 
 def test_owner_lock_keeps_two_runs_of_one_owner_apart(sandbox, shop, owner):
-    with services.owner_lock(owner.pk, "run:1"):
-        with pytest.raises(services.OwnerBusy), services.owner_lock(owner.pk, "run:2"):
+    with owner_lock(owner.pk, "run:1"):
+        with pytest.raises(OwnerBusy), owner_lock(owner.pk, "run:2"):
             pass
-        with services.owner_lock(owner.pk, "run:1"):  # the same run takes its lock over
+        with owner_lock(owner.pk, "run:1"):  # the same run takes its lock over
             pass
-    with services.owner_lock(owner.pk, "run:2"):
+    with owner_lock(owner.pk, "run:2"):
         pass
 
 
 def test_window_kinds_are_moscow_days(settings):
     from datetime import datetime
 
-    now = datetime(2026, 11, 29, 1, 30, tzinfo=services.MOSCOW)
-    start, end = services.window_for("previous_day_and_today", now=now)
-    assert start == datetime(2026, 11, 28, 0, 0, tzinfo=services.MOSCOW) and end == now
-    start, _ = services.window_for("last_24h", now=now)
+    now = datetime(2026, 11, 29, 1, 30, tzinfo=MOSCOW)
+    start, end = runs.window_for("previous_day_and_today", now=now)
+    assert start == datetime(2026, 11, 28, 0, 0, tzinfo=MOSCOW) and end == now
+    start, _ = runs.window_for("last_24h", now=now)
     assert now - start == timedelta(hours=24)
-    start, _ = services.window_for("history", now=now, setup=date(2025, 3, 1))
-    assert start == datetime(2025, 3, 1, tzinfo=services.MOSCOW)
+    start, _ = runs.window_for("history", now=now, setup=date(2025, 3, 1))
+    assert start == datetime(2025, 3, 1, tzinfo=MOSCOW)
 
 
 def test_unknown_terminal_sales_of_a_terminal_without_recipes_need_one(sandbox, shop, owner):
@@ -583,7 +587,7 @@ def test_two_owners_importing_at_once_share_the_overall_limit(sandbox, shop, ven
 
     def run(owner_id: int) -> None:
         try:
-            services.run_now(owner_id, window=window(FIRST_DAY, LAST_DAY), trigger="test")
+            runs.run_now(owner_id, window=window(FIRST_DAY, LAST_DAY), trigger="test")
         except BaseException as exc:
             errors.append(exc)
         finally:

@@ -10,8 +10,9 @@ from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
 
 from tenancy.models import Owner
-from vendista import crypto, services
+from vendista import crypto
 from vendista.models import VendistaAccount
+from vendista.services import accounts
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
 def test_rotation_re_encrypts_with_the_newest_key_so_the_old_one_can_go(settings) -> None:
     settings.VENDISTA_ENCRYPTION_KEYS = [OLD]
     account = VendistaAccount.objects.create(owner=Owner.objects.create(name="Кофе"))
-    services.set_credentials(account, "shop-login", "shop-password", token="tok-1")
+    accounts.set_credentials(account, "shop-login", "shop-password", token="tok-1")
     before = VendistaAccount.objects.values_list("password_encrypted", flat=True).get()
 
     settings.VENDISTA_ENCRYPTION_KEYS = [NEW, OLD]
@@ -41,7 +42,7 @@ def test_rotation_re_encrypts_with_the_newest_key_so_the_old_one_can_go(settings
 def test_rotation_refuses_secrets_no_key_can_read_and_changes_nothing(settings) -> None:
     settings.VENDISTA_ENCRYPTION_KEYS = [OLD]
     account = VendistaAccount.objects.create(owner=Owner.objects.create(name="Кофе"))
-    services.set_credentials(account, "shop-login", "shop-password")
+    accounts.set_credentials(account, "shop-login", "shop-password")
     stored = VendistaAccount.objects.values_list("login_encrypted", flat=True).get()
 
     settings.VENDISTA_ENCRYPTION_KEYS = [NEW]

@@ -10,10 +10,10 @@ import pytest
 import responses
 
 from tests.vendista.coffee import connect_owner, window
-from vendista import services
 from vendista.client import VendistaRejected
 from vendista.models import DeductionState, ImportRun, RunStatus, Terminal, Transaction
 from vendista.sandbox import generate_account
+from vendista.services import runs
 
 pytestmark = pytest.mark.django_db
 API = "https://vendista.invalid:99"
@@ -65,7 +65,7 @@ def test_odd_values_are_skipped_and_counted_and_the_rest_is_stored(owner) -> Non
         items_count=6,
     )
 
-    summary = services.run_now(owner.pk, window=window(DAY, DAY), trigger="test")
+    summary = runs.run_now(owner.pk, window=window(DAY, DAY), trigger="test")
 
     assert summary.status == RunStatus.SUCCEEDED
     run = ImportRun.objects.get(pk=summary.run_id)
@@ -84,7 +84,7 @@ def test_an_answer_that_is_not_json_fails_the_run_clearly(owner) -> None:
     responses.get(f"{API}/transactions", body="<html>502 Bad Gateway</html>", status=200)
 
     with pytest.raises(VendistaRejected):
-        services.run_now(owner.pk, window=window(DAY, DAY), trigger="test")
+        runs.run_now(owner.pk, window=window(DAY, DAY), trigger="test")
 
     run = ImportRun.objects.filter(owner=owner).latest("id")
     assert run.status == RunStatus.FAILED and "malformed JSON" in run.error
@@ -94,7 +94,7 @@ def test_an_answer_that_is_not_json_fails_the_run_clearly(owner) -> None:
 @responses.activate
 def test_offsets_in_times_are_honoured_and_naive_times_are_moscow(owner) -> None:
     serve([sale(1, time="2026-11-20T09:00:00+00:00"), sale(2, time="2026-11-20T09:00:00")])
-    services.run_now(owner.pk, window=window(DAY, DAY), trigger="test")
+    runs.run_now(owner.pk, window=window(DAY, DAY), trigger="test")
     times = dict(Transaction.objects.values_list("id", "time"))
     assert times[1].isoformat() == "2026-11-20T09:00:00+00:00"
     assert times[2].isoformat() == "2026-11-20T06:00:00+00:00"

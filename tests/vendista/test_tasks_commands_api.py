@@ -27,6 +27,7 @@ from vendista.models import (
     VendistaAccount,
 )
 from vendista.sandbox import VendistaSandbox, generate_account
+from vendista.services import runs as vendista_runs
 
 
 @pytest.mark.worker
@@ -223,10 +224,10 @@ def test_two_runs_of_one_owner_never_overlap(celery_worker, vendista_settings):
         server.set_faults(latency_s=0.05)
         vendista_settings.VENDISTA_API_URL = server.url
         owner = connect_owner(shop)
-        first = tasks.enqueue(
+        first = vendista_runs.enqueue(
             owner.pk, window_kind="last_7_days", trigger="test", skip_if_active=False
         )
-        second = tasks.enqueue(
+        second = vendista_runs.enqueue(
             owner.pk, window_kind="history", mode="historical", trigger="test", skip_if_active=False
         )
         runs = ImportRun.objects.filter(pk__in=[first, second])

@@ -21,9 +21,11 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api import FIELD_ERRORS, FIRST_DATE
+from core.clock import moscow_today
 from tenancy.models import Role
+from tenancy.views import OwnerAPIView
 from vendista import connection
-from vendista.api.common import FIELD_ERRORS, FIRST_DATE, OwnerAPIView
 from vendista.api.import_runs import IMPORT_RUN_EXAMPLE, ImportRunSerializer
 from vendista.client import (
     VendistaInvalidCredentials,
@@ -31,7 +33,6 @@ from vendista.client import (
     VendistaRejected,
     VendistaUnavailable,
 )
-from vendista.finance import moscow_today
 from vendista.models import ImportRun, RunKind, TaxSystem, VendistaAccount
 
 RETRY_AFTER_S = 60

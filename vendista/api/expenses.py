@@ -17,17 +17,11 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 from rest_framework.parsers import JSONParser
 
+from core.api import FIELD_ERRORS, FIRST_DATE, LAST_DATE, MoscowDateTimeField
+from core.clock import moscow_midnight
+from core.filters import MoscowDayFilter, PeriodFilterForm
+from tenancy.permissions import STAFF_ROLES
 from tenancy.views import OwnerScopedModelViewSet
-from vendista.api.common import (
-    FIELD_ERRORS,
-    FIRST_DATE,
-    LAST_DATE,
-    STAFF_ROLES,
-    MoscowDateTimeField,
-    MoscowDayFilter,
-    PeriodFilterForm,
-    day_start,
-)
 from vendista.models import Expense
 
 MAX_AMOUNT = Decimal("9999999999.99")
@@ -58,7 +52,7 @@ class ExpenseSerializer(serializers.ModelSerializer[Expense]):
         return obj.created_by.get_username() if obj.created_by else None
 
     def validate_spent_at(self, value: datetime) -> datetime:
-        if not day_start(FIRST_DATE) <= value < day_start(LAST_DATE):
+        if not moscow_midnight(FIRST_DATE) <= value < moscow_midnight(LAST_DATE):
             raise serializers.ValidationError(
                 _("Must be between %(first)s and %(last)s.")
                 % {"first": FIRST_DATE.isoformat(), "last": LAST_DATE.isoformat()}

@@ -10,13 +10,9 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api import FIELD_ERRORS, PERIOD_PARAMETERS, PeriodQuerySerializer
+from tenancy.views import OwnerAPIView
 from vendista import finance
-from vendista.api.common import (
-    FIELD_ERRORS,
-    PERIOD_PARAMETERS,
-    OwnerAPIView,
-    PeriodQuerySerializer,
-)
 from vendista.models import TaxSystem
 
 ERROR_EXAMPLE = OpenApiExample(

@@ -11,8 +11,10 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
+from core.api import FIELD_ERRORS
+from core.filters import MoscowDayFilter, PeriodFilterForm
+from tenancy.permissions import STAFF_ROLES
 from tenancy.views import OwnerScopedReadOnlyViewSet
-from vendista.api.common import FIELD_ERRORS, STAFF_ROLES, MoscowDayFilter, PeriodFilterForm
 from vendista.models import ImportMode, ImportRun, RunKind, RunStatus
 
 

@@ -10,8 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from vendista import services
 from vendista.models import VendistaAccount
+from vendista.services import accounts
 
 
 class ResetPaymentStatusSerializer(serializers.Serializer[Any]):
@@ -53,7 +53,7 @@ class ResetPaymentStatusView(APIView):
                 {"success": False, "error": "owner has no Vendista connection"},
                 status=status.HTTP_404_NOT_FOUND,
             )
-        changed = services.reactivate(
+        changed = accounts.reactivate(
             owner_id, actor=request.user, request=request._request, reason="staff"
         )
         account.refresh_from_db()

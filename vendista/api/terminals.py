@@ -33,11 +33,10 @@ from inventory.services import (
 )
 from tasks_app.models import TaskStatus, TaskType
 from tenancy.fields import OwnedPrimaryKeyRelatedField
-from tenancy.models import Role
+from tenancy.permissions import STAFF_ROLES
 from tenancy.views import OwnerScopedReadOnlyViewSet
 from vendista.models import DeductionState, Terminal, Transaction
 
-STAFF = (Role.OWNER, Role.ADMIN)
 # Stock summary groups by base unit (reference data): liquids, grams, pieces.
 GROUPS = {"ml": "liquids", "g": "grams", "pcs": "pieces"}
 
@@ -290,7 +289,7 @@ class TerminalViewSet(OwnerScopedReadOnlyViewSet):
     filterset_class = TerminalFilter
     ordering_fields = ["name", "id", "last_online_time", "sales_since_cleaning"]
     ordering = ["name", "id"]
-    write_roles = STAFF
+    write_roles = STAFF_ROLES
 
     def get_queryset(self) -> QuerySet[Terminal]:
         return (

@@ -15,18 +15,10 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
+from core.api import BIGINT_MAX, FIELD_ERRORS, INT_MAX, KopecksAsRublesField
+from core.filters import IntegerFilter, MoscowDayFilter, PeriodFilterForm, StrictBooleanFilter
+from tenancy.permissions import STAFF_ROLES
 from tenancy.views import OwnerScopedReadOnlyViewSet
-from vendista.api.common import (
-    BIGINT_MAX,
-    FIELD_ERRORS,
-    INT_MAX,
-    STAFF_ROLES,
-    IntegerFilter,
-    KopecksAsRublesField,
-    MoscowDayFilter,
-    PeriodFilterForm,
-    StrictBooleanFilter,
-)
 from vendista.finance import SALE
 from vendista.models import DeductionState, Terminal, Transaction
 

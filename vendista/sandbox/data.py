@@ -13,9 +13,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-MOSCOW = ZoneInfo("Europe/Moscow")
+from core import clock
+from core.clock import MOSCOW
 
 DEMO_LOGIN = "demo-vendista"
 DEMO_PASSWORD = "demo-vendista-2026"  # noqa: S105 - a public demo credential
@@ -49,8 +49,8 @@ _CARD_PREFIXES = ("220220", "220070", "427638", "553691", "220015", "489347")
 
 
 def moscow_now() -> datetime:
-    """The current naive Europe/Moscow local time."""
-    return datetime.now(MOSCOW).replace(tzinfo=None)
+    """The current naive Europe/Moscow local time (Vendista's own notation)."""
+    return clock.moscow_now().replace(tzinfo=None)
 
 
 def moscow_today() -> date:

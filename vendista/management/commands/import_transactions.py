@@ -8,9 +8,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from vendista import services
-from vendista.client import MOSCOW, VendistaError
+from core.clock import MOSCOW
+from vendista.client import VendistaError
 from vendista.models import ImportMode, ImportRun, VendistaAccount
+from vendista.services import runs
+from vendista.services.lock import OwnerBusy
 
 
 def parse_moment(value: str, *, end: bool) -> datetime:
@@ -72,14 +74,14 @@ class Command(BaseCommand):
             f"(Moscow), {mode}"
         )
         try:
-            summary = services.run_now(
+            summary = runs.run_now(
                 owner_id,
                 window=(date_from, date_to),
                 mode=mode,
                 trigger="command",
                 progress=ProgressBar(self.stderr),
             )
-        except services.OwnerBusy as exc:
+        except OwnerBusy as exc:
             raise CommandError(str(exc)) from exc
         except VendistaError as exc:
             raise CommandError(f"Vendista failed: {exc}") from exc

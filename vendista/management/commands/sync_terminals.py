@@ -6,9 +6,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from vendista import services
 from vendista.client import VendistaError
 from vendista.models import RunKind, VendistaAccount
+from vendista.services import runs
+from vendista.services.lock import OwnerBusy
 
 
 class Command(BaseCommand):
@@ -21,13 +22,11 @@ class Command(BaseCommand):
         owner_id = options["owner"]
         if not VendistaAccount.objects.filter(owner_id=owner_id).exists():
             raise CommandError(f"owner {owner_id} has no Vendista connection")
-        run = services.create_run(
-            owner_id, kind=RunKind.SYNC, trigger="command", skip_if_active=False
-        )
+        run = runs.create_run(owner_id, kind=RunKind.SYNC, trigger="command", skip_if_active=False)
         assert run is not None
         try:
-            summary = services.execute_run(run.pk)
-        except (services.OwnerBusy, VendistaError) as exc:
+            summary = runs.execute_run(run.pk)
+        except (OwnerBusy, VendistaError) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(
             f"run {summary.run_id}: {summary.status} · {summary.fetched} listed · "

@@ -1,9 +1,9 @@
 """A worker killed between Telegram accepting a digest part and recording it: the digest is sent
 again after a restart and every change row is eventually reported and marked — never lost.
 
-The digest runs in a real `celery worker` subprocess; the sandbox records the second part (Telegram
-has it) and holds its answer, the worker is SIGKILLed, then a fresh worker and the minute sweep
-(queued here as beat would) finish the job.
+The digest runs in a real `celery worker` subprocess; the Telegram sandbox records the second
+part (Telegram has it) and holds its answer, the worker is SIGKILLed, then a fresh worker and
+the minute sweep (queued here as beat would) finish the job.
 """
 
 from __future__ import annotations
@@ -15,23 +15,23 @@ from pathlib import Path
 import pytest
 
 from inventory.models import InventoryChange, Location
+from inventory.tasks import send_inventory_digest
 from notifications.models import Delivery, DeliveryStatus, Digest
-from notifications.tasks import send_inventory_digest, sweep_pending_deliveries
+from notifications.tasks import sweep_pending_deliveries
 from tenancy.models import Owner, Role
+from tests.helpers.telegram import TOKEN, chat_of, d, make_person, wait_for
 from tests.helpers.worker import WorkerProcess, worker_environment
-
-from .conftest import TOKEN, chat_of, d, make_person, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def worker_env(sandbox, redis_client) -> dict[str, str]:
+def worker_env(telegram_sandbox, redis_client) -> dict[str, str]:
     return worker_environment(
         TELEGRAM_PROVIDER="telegram",
         TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_API_URL=sandbox.url,
+        TELEGRAM_API_URL=telegram_sandbox.url,
         TELEGRAM_TIMEOUT="30",
         TELEGRAM_CHAT_RATE="20",
         TELEGRAM_SENDING_LEASE_SECONDS="2",
@@ -48,7 +48,7 @@ def workers(worker_env) -> Iterator[list[WorkerProcess]]:
 
 
 def test_killing_the_worker_between_send_and_mark_resends_never_loses(
-    sandbox, worker_env, workers
+    telegram_sandbox, worker_env, workers
 ) -> None:
     owner = Owner.objects.create(name="Крупный клиент")
     chat = chat_of(make_person(owner, Role.OWNER))
@@ -62,13 +62,13 @@ def test_killing_the_worker_between_send_and_mark_resends_never_loses(
             quantity_after=d("1.5"),
         )
     # Part 1 is answered; part 2 is recorded (Telegram has it) but its answer never comes.
-    sandbox.hang_after(1)
+    telegram_sandbox.hang_after(1)
     first = WorkerProcess(worker_env, queues="notifications", pool="threads", concurrency=2)
     workers.append(first)
     first.start()
     send_inventory_digest.delay()
 
-    wait_for(lambda: len(sandbox.sent_to(chat)) == 2, timeout=60)
+    wait_for(lambda: len(telegram_sandbox.sent_to(chat)) == 2, timeout=60)
     time.sleep(0.5)
     first.kill()
 
@@ -78,7 +78,7 @@ def test_killing_the_worker_between_send_and_mark_resends_never_loses(
     assert in_flight.status == DeliveryStatus.SENDING  # sent, but never recorded as sent
     assert InventoryChange.objects.filter(owner=owner, is_notified=True).count() == 0
 
-    sandbox.clear_faults()
+    telegram_sandbox.clear_faults()
     second = WorkerProcess(worker_env, queues="notifications", pool="threads", concurrency=2)
     workers.append(second)
     second.start()
@@ -89,7 +89,7 @@ def test_killing_the_worker_between_send_and_mark_resends_never_loses(
 
     wait_for(finished, timeout=90, interval=2.0)
 
-    texts = [message.text for message in sandbox.sent_to(chat)]
+    texts = [message.text for message in telegram_sandbox.sent_to(chat)]
     # Every part arrived, in order; only the part in flight at the crash came twice.
     assert texts[0] == digest.chunks[0]
     assert texts[1] == texts[2] == digest.chunks[1]

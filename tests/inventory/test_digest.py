@@ -1,5 +1,5 @@
 """The hourly stock digest: grouping and formatting, recipients, marking rows only after Telegram
-accepted every part (real HTTP to the sandbox, real PostgreSQL)."""
+accepted every part (real HTTP to the Telegram sandbox, real PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,12 @@ import time
 
 import pytest
 
+from inventory.digest import build_digests
 from inventory.models import ChangeSource, InventoryChange, Location
 from notifications import services
-from notifications.digest import build_digests
 from notifications.models import Delivery, DeliveryStatus, Digest, NotificationSettings
 from tenancy.models import Owner, Role
-
-from .conftest import chat_of, d, make_person, make_terminal
+from tests.helpers.telegram import chat_of, d, make_person, make_terminal
 
 NB = "\u00a0"
 
@@ -108,7 +107,7 @@ def test_digest_groups_per_owner_then_location_with_russian_numbers(realistic) -
     assert alpha.chunks == [ALPHA_TEXT]
     assert beta.chunks == [BETA_TEXT]
     # Every row of the owner is covered (the unreported sale too), none notified yet.
-    assert len(alpha.change_ids) == 11 and len(beta.change_ids) == 3
+    assert len(alpha.item_ids) == 11 and len(beta.item_ids) == 3
     assert not InventoryChange.objects.filter(is_notified=True).exists()
     # Owner and admins with linked chats receive it; service staff never.
     assert sorted(
@@ -124,38 +123,40 @@ def test_digest_groups_per_owner_then_location_with_russian_numbers(realistic) -
 
 
 def test_rows_are_marked_notified_only_after_telegram_accepted_every_part(
-    realistic, sandbox
+    realistic, telegram_sandbox
 ) -> None:
     build_digests()
     alpha = Digest.objects.get(owner=realistic["alpha"])
     parts = list(Delivery.objects.filter(digest=alpha))
 
-    sandbox.fail_5xx(count=-1)
+    telegram_sandbox.fail_5xx(count=-1)
     for part in parts:
         assert services.deliver(part.pk, max_wait=5).status == "failed"
-    assert len(sandbox.attempts) == 2 and sandbox.messages == []
-    assert not InventoryChange.objects.filter(pk__in=alpha.change_ids, is_notified=True).exists()
+    assert len(telegram_sandbox.attempts) == 2 and telegram_sandbox.messages == []
+    assert not InventoryChange.objects.filter(pk__in=alpha.item_ids, is_notified=True).exists()
     alpha.refresh_from_db()
     assert alpha.completed_at is None
 
-    sandbox.clear_faults()
+    telegram_sandbox.clear_faults()
     time.sleep(1.5)  # the retry time of the failed parts
     assert services.deliver(parts[0].pk, max_wait=5).status == "sent"
     # One recipient still waits: not yet.
-    assert not InventoryChange.objects.filter(pk__in=alpha.change_ids, is_notified=True).exists()
+    assert not InventoryChange.objects.filter(pk__in=alpha.item_ids, is_notified=True).exists()
     assert services.deliver(parts[1].pk, max_wait=5).status == "sent"
 
     alpha.refresh_from_db()
     assert alpha.completed_at is not None
-    assert InventoryChange.objects.filter(pk__in=alpha.change_ids, is_notified=False).count() == 0
-    assert {m.text for m in sandbox.messages} == {ALPHA_TEXT}
-    assert all(m.parse_mode == "HTML" for m in sandbox.messages)
+    assert InventoryChange.objects.filter(pk__in=alpha.item_ids, is_notified=False).count() == 0
+    assert {m.text for m in telegram_sandbox.messages} == {ALPHA_TEXT}
+    assert all(m.parse_mode == "HTML" for m in telegram_sandbox.messages)
     # Beta's rows are untouched until Beta's digest is accepted.
     beta = Digest.objects.get(owner=realistic["beta"])
-    assert InventoryChange.objects.filter(pk__in=beta.change_ids, is_notified=False).count() == 3
+    assert InventoryChange.objects.filter(pk__in=beta.item_ids, is_notified=False).count() == 3
 
 
-def test_long_digest_is_split_with_the_header_and_sent_in_order(db, sandbox, settings) -> None:
+def test_long_digest_is_split_with_the_header_and_sent_in_order(
+    db, telegram_sandbox, settings
+) -> None:
     settings.TELEGRAM_CHAT_RATE = 50.0  # keep the test quick; limits are tested elsewhere
     owner = Owner.objects.create(name="Большой склад")
     chat = chat_of(make_person(owner, Role.OWNER))
@@ -172,7 +173,7 @@ def test_long_digest_is_split_with_the_header_and_sent_in_order(db, sandbox, set
     for part in parts:
         assert services.deliver(part.pk, max_wait=5).status == "sent"
 
-    texts = [m.text for m in sandbox.sent_to(chat)]
+    texts = [m.text for m in telegram_sandbox.sent_to(chat)]
     assert texts == digest.chunks
     assert all(t.startswith("📊 <b>Изменения остатков — Большой склад</b>\n") for t in texts)
     assert all(len(t.encode("utf-16-le")) // 2 <= 4096 for t in texts)
@@ -182,10 +183,10 @@ def test_long_digest_is_split_with_the_header_and_sent_in_order(db, sandbox, set
     assert Delivery.objects.get(pk=parts[0].pk).status == DeliveryStatus.SENT
 
 
-def test_owner_without_linked_chats_has_rows_marked_without_sending(db, sandbox) -> None:
+def test_owner_without_linked_chats_has_rows_marked_without_sending(db, telegram_sandbox) -> None:
     owner = Owner.objects.create(name="Без Telegram")
     make_person(owner, Role.OWNER, chat=False)
     change(owner, Location.WAREHOUSE, "Кофе", "0", "10", "warehouse_adjust")
     assert build_digests() == []
     assert InventoryChange.objects.get(owner=owner).is_notified
-    assert sandbox.attempts == []
+    assert telegram_sandbox.attempts == []

@@ -1,11 +1,11 @@
-"""The hourly stock-change digest (domain §10.4 as decided in §17).
+"""The hourly stock-change digest.
 
 `build_digests()` drains every unnotified `InventoryChange` row (in batches, rows locked with
-SKIP LOCKED, the whole build under one advisory lock so two runs never take the same rows),
-writes one `Digest` per owner holding the row ids and the rendered parts, and queues the parts
-to the owner's and admins' chats. `complete_digest()` marks the rows notified in the same
-transaction that closes the digest, once every part reached a final state: a crash before that
-sends the digest again, never loses it.
+SKIP LOCKED, the whole build under one advisory lock so two runs never take the same rows) and
+hands one digest per owner — the row ids and the rendered parts — to the notifications layer,
+which sends it to the owner's and admins' chats. `mark_changes_notified()`, registered for the
+digests of this kind, marks the rows notified in the transaction that closes the digest, once
+every part reached a final state: a crash before that sends the digest again, never loses it.
 """
 
 from __future__ import annotations
@@ -16,15 +16,18 @@ from decimal import Decimal
 from html import escape
 
 from django.db import connection, transaction
-from django.utils import timezone
 
 from inventory.models import ChangeSource, InventoryChange, Location
+from notifications import digests
 from notifications.formatting import format_quantity, split_message
-from notifications.models import FINAL_STATUSES, Digest, NotificationSettings
-from notifications.services import chats_of, owner_and_admin_user_ids, queue_message
+from notifications.models import Digest, NotificationSettings
+from notifications.services import owner_and_admin_user_ids, queue_digest
 from tenancy.models import Owner
 
-logger = logging.getLogger("notifications.digest")
+logger = logging.getLogger("inventory.digest")
+
+# The digests this module composes, as the notifications layer knows them.
+DIGEST_KIND = "stock_changes"
 
 # pg_advisory_xact_lock key for the digest build ("VKDIGEST" in spirit).
 _BUILD_LOCK = 0x564B4447
@@ -90,11 +93,7 @@ def build_digests(batch_size: int = 1000) -> list[int]:
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_BUILD_LOCK])
-        taken: set[int] = set()
-        for ids in Digest.objects.filter(completed_at__isnull=True).values_list(
-            "change_ids", flat=True
-        ):
-            taken.update(ids)
+        taken = digests.open_item_ids(DIGEST_KIND)
         per_owner: dict[int, list[InventoryChange]] = defaultdict(list)
         last_id = 0
         while True:
@@ -111,55 +110,26 @@ def build_digests(batch_size: int = 1000) -> list[int]:
                 if change.pk not in taken:
                     per_owner[change.owner_id].append(change)
 
-        now = timezone.now()
         for owner_id, changes in sorted(per_owner.items()):
             owner = Owner.objects.get(pk=owner_id)
             include_sales = NotificationSettings.objects.filter(
                 owner_id=owner_id, digest_include_sales=True
             ).exists()
             lines = digest_lines(changes, include_sales=include_sales)
-            chats = chats_of(owner_and_admin_user_ids(owner_id)) if lines else []
-            chunks = split_message(digest_header(owner.name), lines) if lines else []
-            digest = Digest.objects.create(
-                owner_id=owner_id, change_ids=[c.pk for c in changes], chunks=chunks
+            digest = queue_digest(
+                kind=DIGEST_KIND,
+                template="inventory_digest",
+                owner_id=owner_id,
+                item_ids=[c.pk for c in changes],
+                chunks=split_message(digest_header(owner.name), lines) if lines else [],
+                user_ids=owner_and_admin_user_ids(owner_id),
             )
-            if not chats:
-                # Nothing to say, or nobody to say it to: the rows are done.
-                InventoryChange.objects.filter(pk__in=digest.change_ids).update(is_notified=True)
-                digest.completed_at = now
-                digest.save(update_fields=["completed_at"])
-                continue
-            for chat in chats:
-                queue_message(
-                    recipient=str(chat.chat_id),
-                    template="inventory_digest",
-                    chunks=chunks,
-                    chat=chat,
-                    owner_id=owner_id,
-                    digest=digest,
-                )
-            created.append(digest.pk)
+            if digest.completed_at is None:
+                created.append(digest.pk)
     logger.info("inventory digest: %s owner digest(s) queued", len(created))
     return created
 
 
-def complete_digest(digest_id: int) -> bool:
-    """Close the digest and mark its rows notified, if every part reached a final state."""
-    with transaction.atomic():
-        digest = Digest.objects.select_for_update().filter(pk=digest_id).first()
-        if digest is None or digest.completed_at is not None:
-            return False
-        if digest.deliveries.exclude(status__in=FINAL_STATUSES).exists():
-            return False
-        InventoryChange.objects.filter(pk__in=digest.change_ids).update(is_notified=True)
-        digest.completed_at = timezone.now()
-        digest.save(update_fields=["completed_at"])
-    return True
-
-
-def complete_open_digests() -> int:
-    """Close every open digest whose deliveries are all final (the sweep calls this)."""
-    done = 0
-    for digest_id in Digest.objects.filter(completed_at__isnull=True).values_list("pk", flat=True):
-        done += complete_digest(digest_id)
-    return done
+def mark_changes_notified(digest: Digest) -> None:
+    """Every part of `digest` reached a final state: its rows are done (completion handler)."""
+    InventoryChange.objects.filter(pk__in=digest.item_ids).update(is_notified=True)

@@ -1,6 +1,6 @@
 """PII masking for logs: e-mail addresses and phone numbers never reach a log line unmasked.
 
-Two layers, both built on `config.pii.mask_text`:
+Two layers, both built on `core.pii.mask_text`:
 
 - `PiiMaskingFilter`, set on the handlers in `LOGGING` and on Celery's handlers (celery_app.py):
   masks the message with its arguments and the formatted exception text;
@@ -15,7 +15,7 @@ import logging
 import traceback
 from typing import Any
 
-from config.pii import mask_text
+from core.pii import mask_text
 
 # Holds the message as it was masked: a record whose message was replaced since is masked again.
 _MASKED_FLAG = "_pii_masked"

@@ -1,4 +1,4 @@
-"""OpenAPI schema extensions: how the kiosk token authenticates, in the generated schema."""
+"""How the kiosk token authenticates, in the generated OpenAPI schema (loaded by KioskConfig)."""
 
 from __future__ import annotations
 

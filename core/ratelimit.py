@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import redis
 
-from config.redis import get_redis
+from core.redis import get_redis
 
 # KEYS: bucket keys. ARGV: per bucket (rate per second, burst), then the cost.
 # Each bucket is a hash {tokens, ts}; time comes from the Redis server, so every process agrees.

@@ -7,13 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import redis
+from celery import current_app
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-
-from celery_app import app as celery_app
 
 Check = dict[str, Any]
 
@@ -35,7 +34,7 @@ def check_redis() -> Check:
 
 
 def check_celery() -> Check:
-    replies = celery_app.control.ping(timeout=settings.HEALTHZ_CELERY_TIMEOUT) or []
+    replies = current_app.control.ping(timeout=settings.HEALTHZ_CELERY_TIMEOUT) or []
     workers = sorted(name for reply in replies for name in reply)
     if not workers:
         raise RuntimeError("no Celery worker answered the ping")

@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from notifications import events
 from notifications.models import Delivery
+from tasks_app import notices
 from tasks_app.models import Task
 from tenancy.models import Owner, Role
 from tests.foundation.test_settings import PROD_SECRETS
-
-from .conftest import chat_of, make_person, make_terminal
+from tests.helpers.telegram import chat_of, make_person, make_terminal
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +43,7 @@ def test_automatic_task_goes_to_assignee_and_summary_to_owner_and_admins(team) -
         is_auto=True,
         details={"critical_items": ["Размешиватели", "Трубочки"], "missing_items": ["Какао"]},
     )
-    events.restock_task_created(task_id=task.pk)
+    notices.restock_task_created(task_id=task.pk)
 
     (assignee_text,) = texts_for(team["service"])
     assert assignee_text == (
@@ -66,7 +65,7 @@ def test_unassigned_task_tells_owner_and_admins_it_is_unassigned(team) -> None:
         is_auto=True,
         details={"critical_items": ["Кофе"]},
     )
-    events.restock_task_created(task_id=task.pk)
+    notices.restock_task_created(task_id=task.pk)
     for person in (team["boss"], team["admin"]):
         (text,) = texts_for(person)
         assert "Исполнитель не назначен" in text and "Кофе" in text
@@ -80,14 +79,14 @@ def test_items_added_reports_only_the_additions(team) -> None:
         assignee=team["service"],
         details={"critical_items": ["Кофе", "Вода"]},
     )
-    events.restock_task_items_added(task_id=task.pk, added_items=["Вода"])
+    notices.restock_task_items_added(task_id=task.pk, added_items=["Вода"])
     (text,) = texts_for(team["service"])
     assert "Добавлены: Вода" in text and "Кофе" not in text
 
 
 def test_completion_goes_to_owner_and_admins_except_the_completer(team) -> None:
     task = Task.objects.create(owner=team["owner"], terminal=team["terminal"], status="completed")
-    events.task_completed(task_id=task.pk, completed_by_user_id=team["admin"].pk)
+    notices.task_completed(task_id=task.pk, completed_by_user_id=team["admin"].pk)
     assert texts_for(team["admin"]) == []
     assert texts_for(team["service"]) == []
     (text,) = texts_for(team["boss"])
@@ -102,7 +101,7 @@ def test_cancellation_goes_to_the_assignee(team) -> None:
     task = Task.objects.create(
         owner=team["owner"], terminal=team["terminal"], assignee=team["service"], status="cancelled"
     )
-    events.task_cancelled(task_id=task.pk, cancelled_by_user_id=team["boss"].pk)
+    notices.task_cancelled(task_id=task.pk, cancelled_by_user_id=team["boss"].pk)
     (text,) = texts_for(team["service"])
     assert text.endswith("Задача была отменена администратором.")
     assert texts_for(team["boss"]) == []

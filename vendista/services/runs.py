@@ -1,0 +1,482 @@
+"""Import and sync runs: the window a schedule imports, a queued run recorded (de-duplicated
+per owner) and its task queued, then executed under the owner lock page by page, counting as it
+goes, until it succeeds, fails, or goes back to the queue on a transient error."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import partial
+from typing import Any
+
+import psycopg
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from core.clock import MOSCOW, moscow_midnight
+from core.jobs import enqueue_on_commit
+from vendista import notices
+from vendista.client import (
+    Pager,
+    RawPage,
+    VendistaClient,
+    VendistaInvalidCredentials,
+    VendistaPaymentRequired,
+    VendistaUnauthorized,
+    VendistaUnavailable,
+)
+from vendista.models import (
+    ACTIVE_RUN_STATUSES,
+    ImportMode,
+    ImportRun,
+    PaymentStatus,
+    RunKind,
+    RunStatus,
+    TokenStatus,
+    VendistaAccount,
+)
+from vendista.pipeline import ImportContext, PageResult, process_page
+from vendista.services import accounts, sync
+from vendista.services.lock import OwnerBusy, owner_lock
+
+
+class RunNotRunnable(Exception):
+    """The run is finished or unknown."""
+
+
+# --- windows ---------------------------------------------------------------------------------
+
+
+def window_for(
+    kind: str, *, now: datetime | None = None, setup: date | None = None
+) -> tuple[datetime, datetime]:
+    """The import window of a schedule: `last_24h`, `previous_day_and_today`, `last_7_days` or
+    `history` (from the owner's setup date)."""
+    now = now or timezone.now()
+    today = now.astimezone(MOSCOW).date()
+    if kind == "last_24h":
+        return now - timedelta(hours=24), now
+    if kind == "previous_day_and_today":
+        return moscow_midnight(today - timedelta(days=1)), now
+    if kind == "last_7_days":
+        return now - timedelta(days=7), now
+    if kind == "history":
+        return moscow_midnight(setup or (today - timedelta(days=365))), now
+    raise ValueError(f"unknown window {kind!r}")
+
+
+def owner_window(owner_id: int, kind: str) -> tuple[datetime, datetime]:
+    """`window_for` an owner: `history` starts at the owner's setup date."""
+    setup = None
+    if kind == "history":
+        setup = (
+            VendistaAccount.objects.filter(owner_id=owner_id)
+            .values_list("setup_date", flat=True)
+            .first()
+        )
+    return window_for(kind, setup=setup)
+
+
+# --- runs ------------------------------------------------------------------------------------
+
+
+def create_run(
+    owner_id: int,
+    *,
+    kind: str = RunKind.IMPORT,
+    mode: str = ImportMode.REGULAR,
+    window: tuple[datetime, datetime] | None = None,
+    trigger: str,
+    requested_by: Any = None,
+    skip_if_active: bool = True,
+) -> ImportRun | None:
+    """Record a queued run, de-duplicated per owner: a scheduled tick that finds a run of the
+    same kind queued or running (and not stale) does nothing; other triggers skip only when an
+    active run already covers their window. Stale runs are marked abandoned first."""
+    now = timezone.now()
+    with transaction.atomic():
+        VendistaAccount.objects.select_for_update().filter(owner_id=owner_id).first()
+        stale_before = now - timedelta(seconds=settings.VENDISTA_RUN_STALE_AFTER)
+        active = ImportRun.objects.filter(
+            owner_id=owner_id, kind=kind, status__in=ACTIVE_RUN_STATUSES
+        )
+        for run in active:
+            last = run.heartbeat_at or run.created_at
+            if last < stale_before:
+                run.status = RunStatus.FAILED
+                run.error = "abandoned: no progress"
+                run.finished_at = now
+                run.save(update_fields=["status", "error", "finished_at"])
+        active = active.filter(status__in=ACTIVE_RUN_STATUSES)
+        if skip_if_active and active.exists():
+            return None
+        if window is not None:
+            for run in active:
+                if (
+                    run.mode == mode
+                    and run.date_from is not None
+                    and run.date_to is not None
+                    and run.date_from <= window[0]
+                    and run.date_to >= window[1]
+                ):
+                    return None
+        return ImportRun.objects.create(
+            owner_id=owner_id,
+            kind=kind,
+            mode=mode,
+            trigger=trigger,
+            requested_by=requested_by if getattr(requested_by, "pk", None) else None,
+            date_from=window[0] if window else None,
+            date_to=window[1] if window else None,
+        )
+
+
+def _start(run: ImportRun) -> None:
+    now = timezone.now()
+    ImportRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.RUNNING,
+        started_at=run.started_at or now,
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
+    )
+    run.refresh_from_db()
+
+
+def _finish(run: ImportRun, status: str, error: str = "") -> None:
+    ImportRun.objects.filter(pk=run.pk).update(
+        status=status, error=error[:2000], finished_at=timezone.now(), heartbeat_at=timezone.now()
+    )
+    run.refresh_from_db()
+
+
+def _skip_reason(stored: VendistaAccount | None) -> str | None:
+    if stored is None:
+        return "owner has no Vendista connection"
+    if stored.payment_status != PaymentStatus.ACTIVE:
+        return "skipped: Vendista payment required"
+    if stored.token_status == TokenStatus.INVALID_CREDS:
+        return "skipped: invalid Vendista credentials"
+    if not (stored.token_encrypted or stored.login_encrypted):
+        return "skipped: no Vendista credentials"
+    return None
+
+
+@dataclass
+class RunSummary:
+    run_id: int
+    status: str
+    pages: int
+    fetched: int
+    inserted: int
+    updated: int
+    deducted: int
+    needs_recipe: int
+    unknown_terminal: int
+    restored: int
+    tasks_created: int
+    duration_s: float
+    error: str
+
+    @classmethod
+    def of(cls, run: ImportRun) -> RunSummary:
+        return cls(
+            run_id=run.pk,
+            status=run.status,
+            pages=run.pages_done,
+            fetched=run.fetched,
+            inserted=run.inserted,
+            updated=run.updated,
+            deducted=run.deducted,
+            needs_recipe=run.needs_recipe,
+            unknown_terminal=run.unknown_terminal,
+            restored=run.restored,
+            tasks_created=run.tasks_created,
+            duration_s=run.duration_s or 0.0,
+            error=run.error,
+        )
+
+
+ProgressCallback = Callable[[ImportRun], None]
+
+
+def execute_run(run_id: int, *, progress: ProgressCallback | None = None) -> RunSummary:
+    """Run a queued (or interrupted) import or sync run to its end. Safe to re-run: a run that
+    was interrupted starts its window again; rows already stored are only updated, never
+    deducted twice. Raises OwnerBusy (retry later) and VendistaUnavailable (transient)."""
+    run = ImportRun.objects.filter(pk=run_id).first()
+    if run is None or run.status not in ACTIVE_RUN_STATUSES:
+        raise RunNotRunnable(f"run {run_id} is not queued or running")
+    stored = VendistaAccount.objects.filter(owner_id=run.owner_id).first()
+    reason = _skip_reason(stored)
+    if reason is not None:
+        _finish(run, RunStatus.SKIPPED, reason)
+        return RunSummary.of(run)
+    assert stored is not None
+    with owner_lock(run.owner_id, f"run:{run.pk}") as extend_lock:
+        _start(run)
+        client: VendistaClient | None = None
+        stored_token = accounts.decrypt_or_empty(stored.token_encrypted)
+        try:
+            client = accounts.make_client(stored)
+            try:
+                if run.kind == RunKind.SYNC:
+                    _sync(run, client)
+                else:
+                    _import(run, client, extend_lock, progress)
+            finally:
+                # A token refreshed on the way is kept, whatever happened next.
+                accounts.save_token(run.owner_id, client, stored_token)
+        except VendistaPaymentRequired as exc:
+            source = "sync" if run.kind == RunKind.SYNC else "import"
+            accounts.mark_payment_required(run.owner_id, source=source, error=str(exc))
+            _finish(run, RunStatus.FAILED, "Vendista payment required (HTTP 402)")
+        except VendistaInvalidCredentials as exc:
+            accounts.mark_invalid_credentials(run.owner_id, str(exc))
+            _finish(run, RunStatus.FAILED, f"invalid Vendista credentials: {exc}")
+        except VendistaUnauthorized as exc:
+            VendistaAccount.objects.filter(owner_id=run.owner_id).update(
+                token_status=TokenStatus.EXPIRED
+            )
+            _finish(run, RunStatus.FAILED, f"token refused after a refresh: {exc}")
+            notices.operation_failed(
+                owner_id=run.owner_id, context="vendista.token", error=str(exc)
+            )
+        except VendistaUnavailable as exc:
+            # Transient: the run goes back to the queue; the task decides whether to retry.
+            ImportRun.objects.filter(pk=run.pk).update(
+                status=RunStatus.QUEUED, error=f"transient: {exc}"[:2000]
+            )
+            raise
+        except Exception as exc:
+            _finish(run, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
+            notices.operation_failed(
+                owner_id=run.owner_id, context=f"vendista.{run.kind}", error=str(exc)
+            )
+            raise
+        finally:
+            if client is not None:
+                client.close()
+    run.refresh_from_db()
+    return RunSummary.of(run)
+
+
+def fail_run(run_id: int, error: str) -> None:
+    """Give up on a run (transient errors outlasted the retries)."""
+    run = ImportRun.objects.get(pk=run_id)
+    _finish(run, RunStatus.FAILED, error)
+    notices.operation_failed(owner_id=run.owner_id, context=f"vendista.{run.kind}", error=error)
+
+
+def _import(
+    run: ImportRun,
+    client: VendistaClient,
+    extend_lock: Callable[[], None],
+    progress: ProgressCallback | None,
+) -> None:
+    assert run.date_from is not None and run.date_to is not None
+    # A restarted run starts its window again, with this attempt's counters.
+    for name in RUN_COUNTERS:
+        setattr(run, name, 0)
+    run.pages_total = None
+    run.error = ""
+    _save_progress(run)
+    ctx = ImportContext.load(run.owner_id, run.mode)
+    pager = Pager(client.page_size)
+    synced = False
+    fetch = partial(client.get_transactions_page, run.date_from, run.date_to)
+    # A page lost to a database crash after its commit is read again by the next run (windows
+    # overlap) and its effects share its transaction, so page commits need not wait for the
+    # disk flush.
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit = off")
+    # The next page is fetched while this one is written, once the answers promise it.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vendista-fetch") as fetcher:
+        try:
+            pending: Future[RawPage] | None = fetcher.submit(fetch, 1)
+            while pending is not None:
+                page = pending.result()
+                ahead = pager.page + 1
+                pending = fetcher.submit(fetch, ahead) if pager.expects(ahead) else None
+                try:
+                    with transaction.atomic():
+                        result = process_page(ctx, page)
+                        _count(run, result)
+                        _save_progress(run)
+                except psycopg.errors.DataError:
+                    # A value of an unexpected type: read this page the careful way.
+                    with transaction.atomic():
+                        result = process_page(ctx, page, robust=True)
+                        _count(run, result)
+                        _save_progress(run)
+                if result.unknown_terminal and not synced:
+                    # Sales of terminals we do not know yet: sync once; the sync deducts them.
+                    synced = True
+                    resolved = sync.sync_for_import(run.owner_id)
+                    run.deducted += resolved["deducted"]
+                    run.tasks_created += resolved["tasks_created"]
+                    run.unknown_terminal = max(0, run.unknown_terminal - resolved["resolved"])
+                    _save_progress(run)
+                    ctx = ImportContext.load(run.owner_id, run.mode)
+                extend_lock()
+                if progress is not None:
+                    progress(run)
+                more = pager.advance(
+                    items=result.fetched,
+                    items_count=result.items_count,
+                    items_per_page=result.items_per_page,
+                    page_number=result.page_number,
+                )
+                if not more:
+                    break
+                if pending is None:
+                    pending = fetcher.submit(fetch, pager.page)
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+    _finish(run, RunStatus.SUCCEEDED)
+    VendistaAccount.objects.filter(owner_id=run.owner_id).update(
+        last_successful_import_at=timezone.now()
+    )
+
+
+RUN_COUNTERS = (
+    "pages_done",
+    "fetched",
+    "invalid",
+    "inserted",
+    "updated",
+    "deducted",
+    "needs_recipe",
+    "unknown_terminal",
+    "restored",
+    "tasks_created",
+)
+
+
+def _count(run: ImportRun, result: PageResult) -> None:
+    run.pages_done += 1
+    if result.items_count and result.items_per_page:
+        run.pages_total = -(-result.items_count // result.items_per_page)
+    for name in RUN_COUNTERS[1:]:
+        setattr(run, name, getattr(run, name) + getattr(result, name))
+    run.heartbeat_at = timezone.now()
+
+
+def _save_progress(run: ImportRun) -> None:
+    # Once per page: plain SQL, without the ORM's per-query cost.
+    assignments = ", ".join(f"{name} = %s" for name in RUN_COUNTERS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE vendista_importrun SET {assignments}, pages_total = %s, error = %s, "  # noqa: S608 - column names are constants
+            "heartbeat_at = now() WHERE id = %s",
+            [*(getattr(run, name) for name in RUN_COUNTERS), run.pages_total, run.error, run.pk],
+        )
+
+
+def _sync(run: ImportRun, client: VendistaClient) -> None:
+    counts = sync.sync_terminals_with(run.owner_id, client)
+    ImportRun.objects.filter(pk=run.pk).update(
+        fetched=counts["listed"],
+        inserted=counts["created"],
+        updated=counts["updated"],
+        deducted=counts["deducted"],
+        tasks_created=counts["tasks_created"],
+    )
+    _finish(run, RunStatus.SUCCEEDED)
+
+
+# --- entry points for tasks, commands and the admin ------------------------------------------
+
+
+def enqueue(
+    owner_id: int,
+    *,
+    kind: str = RunKind.IMPORT,
+    window_kind: str | None = None,
+    window: tuple[datetime, datetime] | None = None,
+    mode: str = ImportMode.REGULAR,
+    trigger: str,
+    requested_by: Any = None,
+    skip_if_active: bool = True,
+) -> int | None:
+    """Record a run and queue its task after commit; None when de-duplicated away."""
+    if kind == RunKind.IMPORT and window is None:
+        window = owner_window(owner_id, window_kind or "last_24h")
+    with transaction.atomic():
+        run = create_run(
+            owner_id,
+            kind=kind,
+            mode=mode,
+            window=window,
+            trigger=trigger,
+            requested_by=requested_by,
+            skip_if_active=skip_if_active,
+        )
+        if run is None:
+            return None
+        enqueue_on_commit("vendista.tasks.execute_run", run_id=run.pk)
+    return run.pk
+
+
+def run_now(
+    owner_id: int,
+    *,
+    window: tuple[datetime, datetime],
+    mode: str = ImportMode.REGULAR,
+    trigger: str = "command",
+    requested_by: Any = None,
+    progress: ProgressCallback | None = None,
+) -> RunSummary:
+    """Create a run and execute it in this process (the operator command)."""
+    run = create_run(
+        owner_id,
+        mode=mode,
+        window=window,
+        trigger=trigger,
+        requested_by=requested_by,
+        skip_if_active=False,
+    )
+    if run is None:
+        raise OwnerBusy(f"an active run of owner {owner_id} already covers this window")
+    started = time.monotonic()
+    summary = execute_run(run.pk, progress=progress)
+    summary.duration_s = summary.duration_s or time.monotonic() - started
+    return summary
+
+
+def record_skips(trigger: str) -> int:
+    """Scheduled runs record why suspended owners were skipped (one row per owner and tick)."""
+    skipped = 0
+    for stored in VendistaAccount.objects.filter(imports_enabled=True).exclude(
+        payment_status=PaymentStatus.ACTIVE,
+        token_status__in=[TokenStatus.VALID, TokenStatus.EXPIRED],
+    ):
+        reason = _skip_reason(stored)
+        if reason:
+            now = timezone.now()
+            ImportRun.objects.create(
+                owner_id=stored.owner_id,
+                kind=RunKind.IMPORT,
+                trigger=trigger,
+                status=RunStatus.SKIPPED,
+                error=reason,
+                finished_at=now,
+            )
+            skipped += 1
+    return skipped
+
+
+def purge_old_runs() -> int:
+    """Delete finished runs older than their retention (`IMPORT_RUN_RETENTION_DAYS`); returns
+    how many. Safe to re-run."""
+    before = timezone.now() - timedelta(days=settings.IMPORT_RUN_RETENTION_DAYS)
+    deleted, _ = ImportRun.objects.filter(
+        finished_at__lt=before,
+        status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.SKIPPED],
+    ).delete()
+    return deleted
