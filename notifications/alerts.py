@@ -22,6 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from core.clock import as_moscow
 from core.jobs import enqueue
 from core.redis import get_redis
 from notifications.models import Delivery
@@ -38,7 +39,7 @@ _NUMBERS = re.compile(r"\b(user|owner|terminal|run)\s*#?\d+", re.IGNORECASE)
 
 
 def _moscow(moment: datetime) -> str:
-    return timezone.localtime(moment).strftime("%d.%m.%Y %H:%M:%S")
+    return as_moscow(moment).strftime("%d.%m.%Y %H:%M:%S")
 
 
 def record_failure(*, owner_id: int | None, context: str, error: str) -> bool:
@@ -86,7 +87,7 @@ def flush(now: datetime | None = None) -> list[Delivery]:
         groups[group_key(entry["context"], entry["error"])].append(entry)
 
     now = now or timezone.now()
-    hour_key = f"vk:alerts:hour:{timezone.localtime(now):%Y%m%d%H}"
+    hour_key = f"vk:alerts:hour:{as_moscow(now):%Y%m%d%H}"
     names = dict(
         Owner.objects.filter(
             pk__in={e["owner_id"] for g in groups.values() for e in g if e["owner_id"]}

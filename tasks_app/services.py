@@ -235,7 +235,7 @@ def create_manual_task(
 def complete_task(task_id: int, updated_stock: dict[str, Decimal], *, user_id: int | None) -> Task:
     """Complete a task. A restock task needs the new machine stock per ingredient (absolute,
     machine rows only); a manual one must raise at least one ingredient, an automatic one must
-    lift every submitted ingredient that was critical above its critical level (§7.3). Logs
+    lift every submitted ingredient that was critical above its critical level. Logs
     `restock_task` rows, resets the terminal's sales counter and notifies after commit. A second
     call finds the task finished (409)."""
     with transaction.atomic():

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from core.clock import moscow_today
 from inventory.models import Inventory, Location, Recipe, RecipeItem
 from inventory.reference import recipe_presets
 from tasks_app.models import TerminalAssignment
@@ -30,13 +31,13 @@ def seed(log: list[str]) -> None:
     owner = Owner.objects.get(name=DEMO_OWNER_NAME)
     with transaction.atomic():
         account, _ = VendistaAccount.objects.get_or_create(owner=owner)
-        account.setup_date = timezone.localdate() - timedelta(days=30)
+        account.setup_date = moscow_today() - timedelta(days=30)
         account.tax_system = TaxSystem.INCOME_6
         account.acquiring_percent = Decimal("1.6")
         account.imports_enabled = True
         account.payment_status = "active"
         accounts.set_credentials(account, DEMO_LOGIN, DEMO_PASSWORD)
-        sandbox_terminals = demo_accounts(today=timezone.localdate())[0].terminals
+        sandbox_terminals = demo_accounts(today=moscow_today())[0].terminals
         sync.store_terminals(
             owner.pk,
             [
@@ -115,7 +116,7 @@ def seed(log: list[str]) -> None:
 
 def _seed_expenses(owner: Owner) -> None:
     """A month's rent and a purchase of ingredients, so the finance summary has expenses."""
-    today = timezone.localdate()
+    today = moscow_today()
     for days_ago, amount, comment in [
         (today.day - 1, "15000.00", "Аренда мест в ТЦ (демо)"),
         (min(today.day - 1, 10), "8450.00", "Закупка кофе и стаканов (демо)"),

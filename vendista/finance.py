@@ -1,4 +1,4 @@
-"""Finance figures of an owner for a period of Moscow calendar days (domain.md §13): revenue,
+"""Finance figures of an owner for a period of Moscow calendar days: revenue,
 sales, acquiring, tax, expenses, net profit; sales per terminal and per drink.
 
 A sale is a transaction with `result = '1'` and `reverse_id = 0`; free drinks (amount 0) count.
@@ -65,7 +65,7 @@ class Summary:
 
 
 def summary(owner_id: int, period: Period) -> Summary:
-    """Revenue, acquiring, expenses, tax and net profit of the period (§13). Each figure is
+    """Revenue, acquiring, expenses, tax and net profit of the period. Each figure is
     rounded to kopecks before the next is derived from it, so the shown figures add up."""
     totals = sales(owner_id, period).aggregate(
         count=Count("id"), kopecks=Coalesce(Sum("amount"), 0)

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from django.utils import timezone
-
+from core.clock import moscow_now, moscow_today
 from notifications.alerts import record_failure
 from notifications.services import never_raises, notify_admin_chat
 from tenancy.models import Owner
@@ -32,7 +31,7 @@ def payment_required(*, owner_id: int, source: str, error: str) -> None:
         .values_list("payment_required_at", flat=True)
         .first()
     )
-    marker = since.isoformat() if since else timezone.localdate().isoformat()
+    marker = since.isoformat() if since else moscow_today().isoformat()
     notify_admin_chat(
         template="payment_required",
         context={
@@ -40,7 +39,7 @@ def payment_required(*, owner_id: int, source: str, error: str) -> None:
             "owner_id": owner_id,
             "source": source,
             "source_label": _SOURCES.get(source, source),
-            "time": timezone.localtime().strftime("%d.%m.%Y %H:%M:%S"),
+            "time": moscow_now().strftime("%d.%m.%Y %H:%M:%S"),
             "error": error[:1500],
         },
         dedup_key=f"payment_required:{owner_id}:{marker}",

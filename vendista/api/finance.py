@@ -1,4 +1,4 @@
-"""Finance figures for a period of Moscow days: the summary (§13), sales per terminal and per
+"""Finance figures for a period of Moscow days: the summary, sales per terminal and per
 drink. Owners and admins; the work is in `vendista.finance`."""
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from core.clock import MOSCOW
+from core.clock import MOSCOW, as_moscow
 from vendista.client import VendistaError
 from vendista.models import ImportMode, ImportRun, VendistaAccount
 from vendista.services import runs
@@ -24,7 +24,7 @@ def parse_moment(value: str, *, end: bool) -> datetime:
         moment = datetime.fromisoformat(value)
     except ValueError as exc:
         raise CommandError(f"not an ISO date or datetime: {value!r}") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=MOSCOW)
+    return as_moscow(moment)
 
 
 class ProgressBar:
