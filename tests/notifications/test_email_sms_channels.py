@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -31,10 +30,13 @@ from notifications.channels import Attachment, DeliveryError, OutgoingMessage, g
 from notifications.channels.dev import DevOutboxChannel
 from notifications.channels.email import SendGridEmailChannel, SmtpEmailChannel
 from notifications.channels.sms import SmscSmsChannel, TwilioSmsChannel, normalize_phone
+from sandboxes.base import free_port
+from sandboxes.sendgrid import SendGridSandbox
+from sandboxes.smtp import RecordingSmtpHandler
 from tests.foundation.test_settings import PROD_SECRETS
 from tests.helpers.smsc import SMSC_PASSWORD, SMSC_URL
 from tests.helpers.smsc import smsc_settings as smsc_settings_of_tests
-from tests.helpers.smtp import RecordingSmtpHandler, free_port, local_smtp_server
+from tests.helpers.smtp import local_smtp_server
 
 ROOT = Path(__file__).resolve().parents[2]
 EMAIL = "ivan.petrov@mail.ru"
@@ -184,59 +186,18 @@ def test_invalid_email_address_is_permanent_without_contacting_the_server(smtp_s
 # --- SendGrid (a local sandbox: the SDK speaks urllib, which `responses` cannot see) -----------
 
 
-class SendGridSandbox:
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        # (status, headers, body, delay) answered in order; the last one repeats.
-        self.answers: list[tuple[int, dict[str, str], bytes, float]] = [
-            (202, {"X-Message-Id": "sg-msg-1"}, b"", 0.0)
-        ]
-        self.url = ""
-
-
 @pytest.fixture
 def sendgrid_sandbox() -> Iterator[SendGridSandbox]:
-    sandbox = SendGridSandbox()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", 0))
-            sandbox.requests.append(
-                {
-                    "path": self.path,
-                    "headers": dict(self.headers.items()),
-                    "json": json.loads(self.rfile.read(length) or b"null"),
-                }
-            )
-            answers = sandbox.answers
-            status, headers, body, delay = answers.pop(0) if len(answers) > 1 else answers[0]
-            time.sleep(delay)
-            self.send_response(status)
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    sandbox.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        with override_settings(
+    with (
+        SendGridSandbox() as sandbox,
+        override_settings(
             SENDGRID_API_KEY=SENDGRID_KEY,
             SENDGRID_API_URL=sandbox.url,
             EMAIL_FROM="Киоск <kiosk@vk.example>",
             EMAIL_TIMEOUT=1.0,
-        ):
-            yield sandbox
-    finally:
-        server.shutdown()
-        server.server_close()
+        ),
+    ):
+        yield sandbox
 
 
 def test_sendgrid_posts_the_message_with_base64_attachment(sendgrid_sandbox) -> None:
@@ -244,10 +205,10 @@ def test_sendgrid_posts_the_message_with_base64_attachment(sendgrid_sandbox) -> 
 
     assert result.provider_id == "sg-msg-1"
     [request] = sendgrid_sandbox.requests
-    assert request["path"] == "/v3/mail/send"
-    assert request["headers"]["Authorization"] == f"Bearer {SENDGRID_KEY}"
-    assert request["headers"]["Content-Type"] == "application/json"
-    body = request["json"]
+    assert request.path == "/v3/mail/send"
+    assert request.headers["Authorization"] == f"Bearer {SENDGRID_KEY}"
+    assert request.headers["Content-Type"] == "application/json"
+    body = request.json
     assert body["from"] == {"email": "kiosk@vk.example", "name": "Киоск"}
     assert body["personalizations"] == [{"to": [{"email": EMAIL}]}]
     assert body["subject"] == SUBJECT
@@ -269,7 +230,7 @@ def test_sendgrid_html_message_sends_plain_then_html(sendgrid_sandbox) -> None:
         )
     )
 
-    assert sendgrid_sandbox.requests[0]["json"]["content"] == [
+    assert sendgrid_sandbox.requests[0].json["content"] == [
         {"type": "text/plain", "value": "Отчёт готов"},
         {"type": "text/html", "value": "<p>Отчёт <b>готов</b></p>"},
     ]

@@ -18,9 +18,10 @@ from django.contrib.auth import get_user_model
 from audit.models import AuditEntry
 from kiosk.models import Session
 from reports.models import Report, ReportDelivery
+from sandboxes.smtp import RecordingSmtpHandler
 from tests.helpers.kiosk import THICKNESS, KioskClient, make_kiosk, paid_session, wait_for
 from tests.helpers.smsc import SMSC_URL, SmscStub, smsc_settings
-from tests.helpers.smtp import RecordingSmtpHandler, local_smtp_server
+from tests.helpers.smtp import local_smtp_server
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
