@@ -73,9 +73,6 @@ class TelegramSandbox:
         self._thread.start()
         return self
 
-    def serve_forever(self) -> None:
-        self._server.serve_forever()
-
     def stop(self) -> None:
         self._release.set()
         self._server.shutdown()
