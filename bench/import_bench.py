@@ -30,7 +30,7 @@ BENCH_DAY = date(2026, 11, 20)
 SANDBOX_SCRIPT = """
 import sys, time
 from datetime import date
-from vendista.sandbox import VendistaSandbox, generate_account, generate_bulk_transactions
+from sandboxes.vendista import VendistaSandbox, generate_account, generate_bulk_transactions
 account = generate_account("bench", "bench-pw", seed="bench", terminals=4, days=1, per_day=5,
                            machine_items=8, end=date(2026, 11, 19))
 generate_bulk_transactions(account, int(sys.argv[1]), date(2026, 11, 20))

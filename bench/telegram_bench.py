@@ -40,8 +40,8 @@ def main() -> int:
     from core.ratelimit import RateLimiter
     from core.redis import get_redis
     from notifications.models import Delivery, DeliveryStatus
-    from notifications.sandbox import TelegramSandbox
     from notifications.services import enqueue_delivery, queue_message, rate_buckets
+    from sandboxes.telegram import TelegramSandbox
 
     call_command("migrate", verbosity=0)
     get_redis().flushdb()  # the benchmark's own Redis database: queues and rate buckets

@@ -13,13 +13,13 @@ from django.utils import timezone
 from core.clock import moscow_today
 from inventory.models import Inventory, Location, Recipe, RecipeItem
 from inventory.reference import recipe_presets
+from sandboxes.vendista import DEMO_LOGIN, DEMO_PASSWORD
+from sandboxes.vendista.data import demo_accounts
 from tasks_app.models import TerminalAssignment
 from tenancy.demo import DEMO_OWNER_NAME
 from tenancy.models import Owner
 from vendista.client import VendistaTerminal
 from vendista.models import Expense, ImportMode, RunKind, TaxSystem, Terminal, VendistaAccount
-from vendista.sandbox import DEMO_LOGIN, DEMO_PASSWORD
-from vendista.sandbox.data import demo_accounts
 from vendista.services import accounts, runs, sync
 
 # Machine items 1..7 get a drink; item 8 stays without a recipe so "needs a recipe" shows.

@@ -13,7 +13,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from notifications.models import TelegramChat
-from notifications.sandbox import TelegramSandbox
+from sandboxes.telegram import TelegramSandbox
 from tenancy.models import Membership, Owner, Role
 from vendista.models import Terminal
 

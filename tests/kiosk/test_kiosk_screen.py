@@ -21,7 +21,7 @@ from audit.models import AuditEntry
 from kiosk.demo import DEMO_KIOSK_TOKEN
 from kiosk.models import Session
 from payments.models import PaymentIntent
-from payments.sandbox import YooKassaSandbox
+from sandboxes.yookassa import YooKassaSandbox
 from tests.helpers.kiosk import KioskClient, make_kiosk, paid_session
 from tests.helpers.tenancy import make_tenant
 

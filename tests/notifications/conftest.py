@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from notifications.sandbox import TelegramSandbox
+from sandboxes.telegram import TelegramSandbox
 from tests.helpers.telegram import (
     ADMIN_CHAT,
     TOKEN,

@@ -1,5 +1,5 @@
-"""E-mail and SMS channels against real local servers (SMTP, a SendGrid sandbox) and `responses`
-(SMSC.ru, Twilio): what leaves the process, and how each provider answer becomes a permanent or
+"""E-mail and SMS channels against real local servers (the SMTP, SendGrid, SMSC.ru and Twilio
+sandboxes): what leaves the process, and how each provider answer becomes a permanent or
 transient DeliveryError."""
 
 from __future__ import annotations
@@ -16,14 +16,11 @@ import time
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
 import pytest
 import requests
-import responses
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
@@ -31,10 +28,14 @@ from notifications.channels import Attachment, DeliveryError, OutgoingMessage, g
 from notifications.channels.dev import DevOutboxChannel
 from notifications.channels.email import SendGridEmailChannel, SmtpEmailChannel
 from notifications.channels.sms import SmscSmsChannel, TwilioSmsChannel, normalize_phone
+from sandboxes.base import free_port
+from sandboxes.sendgrid import SendGridSandbox
+from sandboxes.smsc import SmscSandbox
+from sandboxes.smtp import RecordingSmtpHandler
+from sandboxes.twilio import TwilioSandbox
 from tests.foundation.test_settings import PROD_SECRETS
-from tests.helpers.smsc import SMSC_PASSWORD, SMSC_URL
-from tests.helpers.smsc import smsc_settings as smsc_settings_of_tests
-from tests.helpers.smtp import RecordingSmtpHandler, free_port, local_smtp_server
+from tests.helpers.smsc import SMSC_PASSWORD, smsc_sandbox
+from tests.helpers.smtp import local_smtp_server
 
 ROOT = Path(__file__).resolve().parents[2]
 EMAIL = "ivan.petrov@mail.ru"
@@ -56,11 +57,6 @@ def _report_message(recipient: str = EMAIL, **extra: Any) -> OutgoingMessage:
         attachments=(Attachment("report.pdf", PDF, "application/pdf"),),
         **extra,
     )
-
-
-def _form(call: Any) -> dict[str, list[str]]:
-    """The form fields a `responses` call carried."""
-    return parse_qs(str(call.request.body))
 
 
 def _assert_no_pii(caplog: pytest.LogCaptureFixture, *secrets: str) -> None:
@@ -184,59 +180,18 @@ def test_invalid_email_address_is_permanent_without_contacting_the_server(smtp_s
 # --- SendGrid (a local sandbox: the SDK speaks urllib, which `responses` cannot see) -----------
 
 
-class SendGridSandbox:
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        # (status, headers, body, delay) answered in order; the last one repeats.
-        self.answers: list[tuple[int, dict[str, str], bytes, float]] = [
-            (202, {"X-Message-Id": "sg-msg-1"}, b"", 0.0)
-        ]
-        self.url = ""
-
-
 @pytest.fixture
 def sendgrid_sandbox() -> Iterator[SendGridSandbox]:
-    sandbox = SendGridSandbox()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", 0))
-            sandbox.requests.append(
-                {
-                    "path": self.path,
-                    "headers": dict(self.headers.items()),
-                    "json": json.loads(self.rfile.read(length) or b"null"),
-                }
-            )
-            answers = sandbox.answers
-            status, headers, body, delay = answers.pop(0) if len(answers) > 1 else answers[0]
-            time.sleep(delay)
-            self.send_response(status)
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    sandbox.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        with override_settings(
+    with (
+        SendGridSandbox() as sandbox,
+        override_settings(
             SENDGRID_API_KEY=SENDGRID_KEY,
             SENDGRID_API_URL=sandbox.url,
             EMAIL_FROM="Киоск <kiosk@vk.example>",
             EMAIL_TIMEOUT=1.0,
-        ):
-            yield sandbox
-    finally:
-        server.shutdown()
-        server.server_close()
+        ),
+    ):
+        yield sandbox
 
 
 def test_sendgrid_posts_the_message_with_base64_attachment(sendgrid_sandbox) -> None:
@@ -244,10 +199,10 @@ def test_sendgrid_posts_the_message_with_base64_attachment(sendgrid_sandbox) -> 
 
     assert result.provider_id == "sg-msg-1"
     [request] = sendgrid_sandbox.requests
-    assert request["path"] == "/v3/mail/send"
-    assert request["headers"]["Authorization"] == f"Bearer {SENDGRID_KEY}"
-    assert request["headers"]["Content-Type"] == "application/json"
-    body = request["json"]
+    assert request.path == "/v3/mail/send"
+    assert request.headers["Authorization"] == f"Bearer {SENDGRID_KEY}"
+    assert request.headers["Content-Type"] == "application/json"
+    body = request.json
     assert body["from"] == {"email": "kiosk@vk.example", "name": "Киоск"}
     assert body["personalizations"] == [{"to": [{"email": EMAIL}]}]
     assert body["subject"] == SUBJECT
@@ -269,7 +224,7 @@ def test_sendgrid_html_message_sends_plain_then_html(sendgrid_sandbox) -> None:
         )
     )
 
-    assert sendgrid_sandbox.requests[0]["json"]["content"] == [
+    assert sendgrid_sandbox.requests[0].json["content"] == [
         {"type": "text/plain", "value": "Отчёт готов"},
         {"type": "text/html", "value": "<p>Отчёт <b>готов</b></p>"},
     ]
@@ -385,30 +340,46 @@ def test_invalid_phone_is_permanent(raw: str) -> None:
     assert error.value.permanent is True
 
 
-# --- SMSC.ru ----------------------------------------------------------------------------------
+# --- SMSC.ru (a local sandbox) ----------------------------------------------------------------
 
 
 @pytest.fixture
-def smsc_settings() -> Iterator[None]:
-    with smsc_settings_of_tests():
-        yield
+def smsc() -> Iterator[SmscSandbox]:
+    with smsc_sandbox() as sandbox:
+        yield sandbox
 
 
 def _smsc_sms() -> OutgoingMessage:
     return OutgoingMessage(recipient=PHONE, text="Отчёт готов: https://vk.example/r/abc")
 
 
-@responses.activate
-def test_smsc_posts_form_with_credentials_and_e164_number(smsc_settings) -> None:
-    responses.post(SMSC_URL, json={"id": 4217, "cnt": 1})
+def _smsc_trouble(smsc: SmscSandbox, trouble: str) -> dict[str, Any]:
+    """Make SMSC misbehave as named; the settings that go with it (a dead port, a short timeout)."""
+    match trouble:
+        case "refused":
+            return {"SMSC_API_URL": f"http://127.0.0.1:{free_port()}/"}
+        case "slow":
+            smsc.delay = 3.0
+            return {"SMS_TIMEOUT": 0.3}
+        case "not json":
+            smsc.raw_answer = "<html>busy</html>"
+        case "429":
+            smsc.http_status, smsc.retry_after = 429, "12"
+        case _:
+            smsc.http_status = int(trouble)
+    return {}
+
+
+def test_smsc_posts_form_with_credentials_and_e164_number(smsc) -> None:
+    smsc.next_id = 4217
 
     result = SmscSmsChannel().send(_smsc_sms())
 
     assert result.provider_id == "4217"
-    [call] = responses.calls
-    assert call.request.headers["Content-Type"] == "application/x-www-form-urlencoded"
-    form = _form(call)
-    assert form == {
+    [call] = smsc.calls
+    assert (call.method, call.path) == ("POST", "/sys/send.php")
+    assert call.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert call.form == {
         "login": ["vk-login"],
         "psw": [SMSC_PASSWORD],
         "phones": ["79161234567"],
@@ -419,8 +390,7 @@ def test_smsc_posts_form_with_credentials_and_e164_number(smsc_settings) -> None
     }
 
 
-@responses.activate
-def test_smsc_uses_an_explicit_timeout(smsc_settings) -> None:
+def test_smsc_uses_an_explicit_timeout(smsc) -> None:
     seen: list[Any] = []
 
     class Session(requests.Session):
@@ -428,10 +398,10 @@ def test_smsc_uses_an_explicit_timeout(smsc_settings) -> None:
             seen.append(kwargs.get("timeout"))
             return super().send(request, **kwargs)
 
-    responses.post(SMSC_URL, json={"id": 1, "cnt": 1})
     SmscSmsChannel(session=Session()).send(_smsc_sms())
 
     assert seen == [4.0]
+    assert len(smsc.sent()) == 1
 
 
 @pytest.mark.parametrize(
@@ -445,11 +415,10 @@ def test_smsc_uses_an_explicit_timeout(smsc_settings) -> None:
         (9, False, 60.0),
     ],
 )
-@responses.activate
 def test_smsc_error_codes_map_to_permanent_or_transient(
-    smsc_settings, code: int, permanent: bool, retry_after: float | None
+    smsc, code: int, permanent: bool, retry_after: float | None
 ) -> None:
-    responses.post(SMSC_URL, json={"error": "описание", "error_code": code})
+    smsc.error_code, smsc.error_text = code, "описание"
 
     with pytest.raises(DeliveryError) as error:
         SmscSmsChannel().send(_smsc_sms())
@@ -459,11 +428,11 @@ def test_smsc_error_codes_map_to_permanent_or_transient(
 
 
 @pytest.mark.parametrize("code", [2, 3])
-@responses.activate
 def test_smsc_account_errors_are_permanent_and_logged_as_configuration(
-    smsc_settings, caplog, code: int
+    smsc, caplog, code: int
 ) -> None:
-    responses.post(SMSC_URL, json={"error": "account problem", "error_code": code, "id": 5})
+    # The sandbox's error answers carry a message id too, as SMSC's may: still an error.
+    smsc.error_code, smsc.error_text = code, "account problem"
 
     with caplog.at_level(logging.DEBUG), pytest.raises(DeliveryError) as error:
         SmscSmsChannel().send(_smsc_sms())
@@ -476,98 +445,133 @@ def test_smsc_account_errors_are_permanent_and_logged_as_configuration(
     _assert_no_pii(caplog, SMSC_PASSWORD)
 
 
-@pytest.mark.parametrize(
-    ("answer", "retry_after"),
-    [
-        ({"status": 503}, None),
-        ({"status": 429, "headers": {"Retry-After": "12"}}, 12.0),
-        ({"body": requests.ConnectionError("refused")}, None),
-        ({"body": requests.ReadTimeout("slow")}, None),
-        ({"status": 200, "body": "<html>busy</html>"}, None),
-    ],
-)
-@responses.activate
-def test_smsc_server_trouble_is_transient(
-    smsc_settings, caplog, answer: dict[str, Any], retry_after: float | None
-) -> None:
-    responses.post(SMSC_URL, **answer)
+def test_smsc_wrong_password_is_error_2_a_configuration_error(smsc, caplog) -> None:
+    with (
+        override_settings(SMSC_PASSWORD="not-the-password"),
+        caplog.at_level(logging.DEBUG),
+        pytest.raises(DeliveryError) as error,
+    ):
+        SmscSmsChannel().send(_smsc_sms())
 
-    with caplog.at_level(logging.DEBUG), pytest.raises(DeliveryError) as error:
+    assert error.value.permanent is True
+    assert "SMSC error 2" in str(error.value)
+    assert [call.outcome for call in smsc.calls] == ["error 2"]
+    assert any(
+        r.levelno == logging.ERROR and "configuration error" in r.getMessage()
+        for r in caplog.records
+    )
+    _assert_no_pii(caplog, SMSC_PASSWORD, "not-the-password")
+
+
+@pytest.mark.parametrize(
+    ("trouble", "retry_after"),
+    [("503", None), ("429", 12.0), ("refused", None), ("slow", None), ("not json", None)],
+)
+def test_smsc_server_trouble_is_transient(
+    smsc, caplog, trouble: str, retry_after: float | None
+) -> None:
+    overrides = _smsc_trouble(smsc, trouble)
+
+    with (
+        override_settings(**overrides),
+        caplog.at_level(logging.DEBUG),
+        pytest.raises(DeliveryError) as error,
+    ):
         SmscSmsChannel().send(_smsc_sms())
 
     assert (error.value.permanent, error.value.retry_after) == (False, retry_after)
     _assert_no_pii(caplog, SMSC_PASSWORD)
 
 
-@responses.activate
-def test_smsc_invalid_number_is_refused_before_any_request(smsc_settings) -> None:
+def test_smsc_invalid_number_is_refused_before_any_request(smsc) -> None:
     with pytest.raises(DeliveryError) as error:
         SmscSmsChannel().send(OutgoingMessage(recipient="8 916 12", text="x"))
 
     assert error.value.permanent is True
-    assert len(responses.calls) == 0
+    assert smsc.calls == []
 
 
-# --- Twilio -----------------------------------------------------------------------------------
+# --- Twilio (a local sandbox) -----------------------------------------------------------------
 
-TWILIO_URL = f"https://api.twilio.com/2010-04-01/Accounts/{TWILIO_SID}/Messages.json"
+TWILIO_PATH = f"/2010-04-01/Accounts/{TWILIO_SID}/Messages.json"
 
 
 @pytest.fixture
-def twilio_settings() -> Iterator[None]:
-    with override_settings(
-        TWILIO_ACCOUNT_SID=TWILIO_SID,
-        TWILIO_AUTH_TOKEN=TWILIO_TOKEN,
-        TWILIO_API_URL="https://api.twilio.com",
-        SMS_FROM="+15005550006",
-        SMS_TIMEOUT=4.0,
+def twilio() -> Iterator[TwilioSandbox]:
+    with (
+        TwilioSandbox(account_sid=TWILIO_SID, auth_token=TWILIO_TOKEN) as sandbox,
+        override_settings(
+            TWILIO_ACCOUNT_SID=TWILIO_SID,
+            TWILIO_AUTH_TOKEN=TWILIO_TOKEN,
+            TWILIO_API_URL=sandbox.url,
+            SMS_FROM="+15005550006",
+            SMS_TIMEOUT=4.0,
+        ),
     ):
-        yield
+        yield sandbox
 
 
-def _twilio_message_json(**extra: Any) -> dict[str, Any]:
-    return {"sid": "SM" + "a" * 32, "status": "queued", "to": PHONE_E164, **extra}
+def _twilio_trouble(twilio: TwilioSandbox, trouble: str) -> dict[str, Any]:
+    """Make Twilio misbehave as named; the settings that go with it (a dead port, a short
+    timeout)."""
+    match trouble:
+        case "refused":
+            return {"TWILIO_API_URL": f"http://127.0.0.1:{free_port()}/"}
+        case "slow":
+            twilio.slow(3.0)
+            return {"SMS_TIMEOUT": 0.3}
+        case "500":
+            twilio.fail(500, 20500, "Internal")
+        case _:
+            twilio.fail(int(trouble), body="unavailable")
+    return {}
 
 
-@responses.activate
-def test_twilio_creates_the_message_with_basic_auth_and_e164_number(twilio_settings) -> None:
-    responses.post(TWILIO_URL, status=201, json=_twilio_message_json())
+def _timeouts_given_to_requests(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The `timeout` of every request the SDK sends (a server cannot see the client's)."""
+    seen: list[Any] = []
+    send = requests.Session.send
+
+    def recording_send(self: requests.Session, request: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs.get("timeout"))
+        return send(self, request, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "send", recording_send)
+    return seen
+
+
+def test_twilio_creates_the_message_with_basic_auth_and_e164_number(twilio, monkeypatch) -> None:
+    timeouts = _timeouts_given_to_requests(monkeypatch)
 
     result = TwilioSmsChannel().send(_smsc_sms())
 
-    assert result.provider_id == "SM" + "a" * 32
-    [call] = responses.calls
+    [request] = twilio.requests
+    assert request.sid and result.provider_id == request.sid
+    assert (request.method, request.path, request.status) == ("POST", TWILIO_PATH, 201)
     expected_auth = base64.b64encode(f"{TWILIO_SID}:{TWILIO_TOKEN}".encode()).decode()
-    assert call.request.headers["Authorization"] == f"Basic {expected_auth}"
-    assert _form(call) == {
+    assert request.headers["Authorization"] == f"Basic {expected_auth}"
+    assert request.form == {
         "To": [PHONE_E164],
         "From": ["+15005550006"],
         "Body": ["Отчёт готов: https://vk.example/r/abc"],
     }
-    assert call.request.req_kwargs["timeout"] == 4.0  # type: ignore[attr-defined]
+    assert timeouts == [4.0]
 
 
-@responses.activate
-def test_twilio_api_url_can_point_at_a_sandbox(twilio_settings) -> None:
-    sandbox = f"http://twilio.sandbox.test/2010-04-01/Accounts/{TWILIO_SID}/Messages.json"
-    responses.post(sandbox, status=201, json=_twilio_message_json())
-
-    with override_settings(TWILIO_API_URL="http://twilio.sandbox.test/"):
+def test_twilio_api_url_can_point_at_a_sandbox(twilio) -> None:
+    with (
+        TwilioSandbox(account_sid=TWILIO_SID, auth_token=TWILIO_TOKEN) as other,
+        override_settings(TWILIO_API_URL=other.url + "/"),
+    ):
         TwilioSmsChannel().send(_smsc_sms())
 
-    assert responses.calls[0].request.url == sandbox
+    assert [request.path for request in other.requests] == [TWILIO_PATH]
+    assert twilio.requests == []
 
 
 @pytest.mark.parametrize("code", [21211, 21614, 21610])
-@responses.activate
-def test_twilio_invalid_or_unsubscribed_number_is_permanent(
-    twilio_settings, caplog, code: int
-) -> None:
-    responses.post(
-        TWILIO_URL,
-        status=400,
-        json={"code": code, "message": f"The 'To' number {PHONE_E164} is not valid", "status": 400},
-    )
+def test_twilio_invalid_or_unsubscribed_number_is_permanent(twilio, caplog, code: int) -> None:
+    twilio.fail(400, code, f"The 'To' number {PHONE_E164} is not valid")
 
     with caplog.at_level(logging.DEBUG), pytest.raises(DeliveryError) as error:
         TwilioSmsChannel().send(_smsc_sms())
@@ -578,14 +582,8 @@ def test_twilio_invalid_or_unsubscribed_number_is_permanent(
     _assert_no_pii(caplog, TWILIO_TOKEN)
 
 
-@responses.activate
-def test_twilio_429_is_transient_with_retry_after(twilio_settings) -> None:
-    responses.post(
-        TWILIO_URL,
-        status=429,
-        headers={"Retry-After": "5"},
-        json={"code": 20429, "message": "Too Many Requests", "status": 429},
-    )
+def test_twilio_429_is_transient_with_retry_after(twilio) -> None:
+    twilio.fail(429, 20429, "Too Many Requests", retry_after=5)
 
     with pytest.raises(DeliveryError) as error:
         TwilioSmsChannel().send(_smsc_sms())
@@ -593,35 +591,24 @@ def test_twilio_429_is_transient_with_retry_after(twilio_settings) -> None:
     assert (error.value.permanent, error.value.retry_after) == (False, 5.0)
 
 
-@pytest.mark.parametrize(
-    "answer",
-    [
-        {"status": 500, "json": {"code": 20500, "message": "Internal", "status": 500}},
-        {"status": 503, "body": "unavailable"},
-        {"body": requests.ConnectionError("refused")},
-        {"body": requests.ReadTimeout("slow")},
-    ],
-)
-@responses.activate
-def test_twilio_server_trouble_is_transient(twilio_settings, answer: dict[str, Any]) -> None:
-    responses.post(TWILIO_URL, **answer)
+@pytest.mark.parametrize("trouble", ["500", "503", "refused", "slow"])
+def test_twilio_server_trouble_is_transient(twilio, trouble: str) -> None:
+    overrides = _twilio_trouble(twilio, trouble)
 
-    with pytest.raises(DeliveryError) as error:
+    with override_settings(**overrides), pytest.raises(DeliveryError) as error:
         TwilioSmsChannel().send(_smsc_sms())
 
     assert error.value.permanent is False
 
 
-@responses.activate
-def test_twilio_bad_credentials_are_permanent_configuration_error(twilio_settings, caplog) -> None:
-    responses.post(
-        TWILIO_URL, status=401, json={"code": 20003, "message": "Authenticate", "status": 401}
-    )
+def test_twilio_bad_credentials_are_permanent_configuration_error(twilio, caplog) -> None:
+    twilio.auth_token = "the-token-twilio-expects"
 
     with caplog.at_level(logging.DEBUG), pytest.raises(DeliveryError) as error:
         TwilioSmsChannel().send(_smsc_sms())
 
     assert error.value.permanent is True
+    assert "401 code 20003" in str(error.value)
     assert any(
         r.levelno == logging.ERROR and "configuration error" in r.getMessage()
         for r in caplog.records

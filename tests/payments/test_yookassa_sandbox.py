@@ -1,4 +1,4 @@
-"""YooKassa through the official SDK against the local sandbox (payments/sandbox.py), with a real
+"""YooKassa through the official SDK against the local sandbox (sandboxes/yookassa.py), with a real
 Celery worker processing the webhooks."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from audit.models import AuditEntry
 from payments.models import PaymentIntent, WebhookEvent
-from payments.sandbox import YooKassaSandbox, notification
 from payments.services import expire_intents, poll_intents
+from sandboxes.yookassa import YooKassaSandbox, notification
 from tests.helpers.kiosk import make_kiosk, metric_value, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]

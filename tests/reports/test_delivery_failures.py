@@ -1,6 +1,6 @@
 """Report delivery when providers fail, end to end: the kiosk API, a real Celery worker over the
 real Redis, the real SMTP channel against a local SMTP server and the real SMSC channel against
-`responses`. Transient failures retry with back-off; permanent ones fail once and show the
+a local SMSC sandbox. Transient failures retry with back-off; permanent ones fail once and show the
 stage; the admin "resend" sends a failed delivery again."""
 
 from __future__ import annotations
@@ -12,15 +12,16 @@ from email import message_from_bytes, policy
 from itertools import pairwise
 
 import pytest
-import responses
 from django.contrib.auth import get_user_model
 
 from audit.models import AuditEntry
 from kiosk.models import Session
 from reports.models import Report, ReportDelivery
+from sandboxes.smsc import SmscSandbox
+from sandboxes.smtp import RecordingSmtpHandler
 from tests.helpers.kiosk import THICKNESS, KioskClient, make_kiosk, paid_session, wait_for
-from tests.helpers.smsc import SMSC_URL, SmscStub, smsc_settings
-from tests.helpers.smtp import RecordingSmtpHandler, local_smtp_server
+from tests.helpers.smsc import smsc_sandbox
+from tests.helpers.smtp import local_smtp_server
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -33,7 +34,7 @@ BASE = 0.4
 @dataclass
 class Providers:
     smtp: RecordingSmtpHandler
-    smsc: SmscStub
+    smsc: SmscSandbox
 
 
 @pytest.fixture
@@ -44,13 +45,7 @@ def providers(settings, tmp_path) -> Iterator[Providers]:
     settings.SMS_PROVIDER = "smsc"
     settings.REPORTS_RETRY_BASE_SECONDS = BASE
     settings.REPORTS_MAX_DELIVERY_ATTEMPTS = 6
-    smsc = SmscStub()
-    with (
-        local_smtp_server() as smtp,
-        smsc_settings(),
-        responses.RequestsMock(assert_all_requests_are_fired=False) as mock,
-    ):
-        mock.add_callback(responses.POST, SMSC_URL, callback=smsc)
+    with local_smtp_server() as smtp, smsc_sandbox() as smsc:
         yield Providers(smtp=smtp, smsc=smsc)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from vendista.sandbox import VendistaSandbox
+from sandboxes.vendista import VendistaSandbox
 
 
 @pytest.fixture(autouse=True)

@@ -9,9 +9,9 @@ from decimal import Decimal
 
 from core.clock import MOSCOW
 from inventory.models import Inventory, Location, Recipe, RecipeItem
+from sandboxes.vendista import SandboxAccount
 from tenancy.models import Owner
 from vendista.models import RunKind, Terminal, VendistaAccount
-from vendista.sandbox import SandboxAccount
 from vendista.services import accounts, runs
 
 # What each machine item consumes in the tests: item k uses k g of coffee, 100 ml water, 1 cup.

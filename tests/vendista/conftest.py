@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from vendista.sandbox import SandboxAccount, VendistaSandbox, generate_account
+from sandboxes.vendista import SandboxAccount, VendistaSandbox, generate_account
 
 LAST_DAY = date(2026, 11, 20)
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from audit.models import AuditEntry
 from core.ratelimit import Bucket, RateLimiter
+from sandboxes.vendista import SandboxAccount, VendistaSandbox
 from tenancy.models import Role
 from tests.helpers.tenancy import Tenant, make_tenant
 from tests.vendista.staff import MSK
@@ -28,7 +29,6 @@ from vendista.models import (
     Transaction,
     VendistaAccount,
 )
-from vendista.sandbox import SandboxAccount, VendistaSandbox
 from vendista.services import accounts
 from vendista.services import runs as vendista_runs
 

@@ -16,11 +16,11 @@ from django.utils import timezone
 
 from core.clock import MOSCOW
 from inventory.models import Inventory, InventoryChange, Location
+from sandboxes.vendista import VendistaSandbox, generate_account
 from tasks_app.models import Task
 from tests.helpers.worker import WorkerProcess, worker_environment
 from tests.vendista.coffee import configure, connect_owner, sync
 from vendista.models import ImportRun, RunStatus, Terminal, Transaction
-from vendista.sandbox import VendistaSandbox, generate_account
 from vendista.services import runs
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]

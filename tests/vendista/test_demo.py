@@ -9,11 +9,11 @@ import pytest
 from django.core.management import call_command
 
 from inventory.models import Recipe
+from sandboxes.vendista import VendistaSandbox
 from tasks_app.models import TerminalAssignment
 from tenancy.demo import DEMO_OWNER_NAME
 from tenancy.models import Owner
 from vendista.models import Expense, ImportRun, RunStatus, Terminal, Transaction
-from vendista.sandbox import VendistaSandbox
 from vendista.services import runs
 
 pytestmark = pytest.mark.django_db

@@ -16,6 +16,7 @@ from core.clock import MOSCOW
 from inventory.models import ChangeSource, Inventory, InventoryChange, Location, Recipe
 from inventory.services import create_default_containers
 from notifications.models import Delivery
+from sandboxes.vendista import generate_account
 from tasks_app.models import Task, TaskStatus
 from tasks_app.services import evaluate_restock
 from tests.vendista.coffee import (
@@ -42,7 +43,6 @@ from vendista.models import (
     Transaction,
     VendistaAccount,
 )
-from vendista.sandbox import generate_account
 from vendista.services import accounts, runs
 from vendista.services.lock import OwnerBusy, owner_lock
 

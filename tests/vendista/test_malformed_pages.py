@@ -9,10 +9,10 @@ from datetime import date
 import pytest
 import responses
 
+from sandboxes.vendista import generate_account
 from tests.vendista.coffee import connect_owner, window
 from vendista.client import VendistaRejected
 from vendista.models import DeductionState, ImportRun, RunStatus, Terminal, Transaction
-from vendista.sandbox import generate_account
 from vendista.services import runs
 
 pytestmark = pytest.mark.django_db

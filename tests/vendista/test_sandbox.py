@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import requests
 
-from vendista.sandbox import (
+from sandboxes.vendista import (
     DEMO_LOGIN,
     DEMO_PASSWORD,
     MAX_PAGE_SIZE,
@@ -31,7 +31,7 @@ from vendista.sandbox import (
     generate_account,
     generate_bulk_transactions,
 )
-from vendista.sandbox.data import format_time, moscow_now
+from sandboxes.vendista.data import format_time, moscow_now
 
 ROOT = Path(__file__).resolve().parents[2]
 LOGIN, PASSWORD = "owner-1", "secret-1"
@@ -719,8 +719,8 @@ def test_live_demo_account_hides_future_sales(http) -> None:
 @pytest.mark.parametrize(
     "command",
     [
-        [sys.executable, "manage.py", "vendista_sandbox", "--port", "0", "--latency", "0.01"],
-        [sys.executable, "-m", "vendista.sandbox", "--port", "0", "--rate-limit", "5"],
+        [sys.executable, "-m", "sandboxes.vendista", "--port", "0", "--latency", "0.01"],
+        [sys.executable, "-m", "sandboxes.vendista", "--port", "0", "--rate-limit", "5"],
     ],
 )
 def test_command_serves_the_demo_accounts_until_sigterm(command) -> None:

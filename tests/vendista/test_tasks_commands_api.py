@@ -13,6 +13,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
+from sandboxes.vendista import VendistaSandbox, generate_account
 from tasks_app.models import Task, TaskStatus
 from tasks_app.services import hide_finished_tasks
 from tests.vendista.coffee import configure, connect_owner, sync
@@ -26,7 +27,6 @@ from vendista.models import (
     Transaction,
     VendistaAccount,
 )
-from vendista.sandbox import VendistaSandbox, generate_account
 from vendista.services import runs as vendista_runs
 
 

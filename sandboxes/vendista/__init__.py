@@ -12,13 +12,13 @@ It speaks `shared/spec/vendista-api.md`: `GET /token`, `/transactions`, `/termin
 Faults (`SandboxFaults`): latency_s, error_rate/error_seed, fail_next, expire_token_after,
 unpaid_logins, rate_limit_per_s/retry_after_s, not_found_for_bad_token,
 not_found_for_bad_credentials, token_soft_error. Another process drives a running sandbox
-through `/_sandbox/...` JSON endpoints (see `vendista.sandbox.control`).
-Run one: `manage.py vendista_sandbox --port 8099` or `python -m vendista.sandbox --port 8099`.
+through `/_sandbox/...` JSON endpoints (see `sandboxes.vendista.control`).
+Run one: `python -m sandboxes.vendista --port 8099` (`--help` lists the fault options).
 """
 
 from __future__ import annotations
 
-from vendista.sandbox.data import (
+from sandboxes.vendista.data import (
     DEMO_LOGIN,
     DEMO_PASSWORD,
     DEMO_SEED,
@@ -33,8 +33,8 @@ from vendista.sandbox.data import (
     generate_account,
     generate_bulk_transactions,
 )
-from vendista.sandbox.faults import FailRule, SandboxFaults
-from vendista.sandbox.server import (
+from sandboxes.vendista.faults import FailRule, SandboxFaults
+from sandboxes.vendista.server import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     RecordedRequest,

@@ -1,6 +1,6 @@
 """A local stand-in for the Telegram Bot API, for tests, the benchmark and offline development.
 
-    sandbox = TelegramSandbox().start()          # or: manage.py telegram_sandbox --port 8081
+    sandbox = TelegramSandbox().start()          # or: python -m sandboxes.telegram --port 8081
     settings.TELEGRAM_API_URL = sandbox.url
     sandbox.fail_429(count=1, retry_after=2)     # the next sendMessage answers 429
     sandbox.block_chat(42)                       # 403 "bot was blocked by the user"
@@ -13,19 +13,24 @@ with its arrival time, enforces no limit itself, and lets callers measure rates 
 The same switches are reachable over HTTP: `POST /_sandbox/faults` with a JSON object
 (`{"fail_429": {"count": 1, "retry_after": 2}, "block_chat": [42], "fail_5xx": {"count": 3}}`),
 `POST /_sandbox/updates` (`{"chat_id": 42, "text": "/start CODE"}`), `GET /_sandbox/messages`,
-`POST /_sandbox/reset`.
+`POST /_sandbox/reset`. Run one: `python -m sandboxes.telegram --port 8081` and point
+`TELEGRAM_API_URL` at it.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from sandboxes.base import run_in_foreground
 
 _PATH = re.compile(r"^/bot(?P<token>[^/]+)/(?P<method>\w+)$")
 
@@ -67,9 +72,6 @@ class TelegramSandbox:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
-
-    def serve_forever(self) -> None:
-        self._server.serve_forever()
 
     def stop(self) -> None:
         self._release.set()
@@ -359,3 +361,23 @@ def _handler_for(sandbox: TelegramSandbox) -> type[BaseHTTPRequestHandler]:
         do_POST = _dispatch
 
     return Handler
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m sandboxes.telegram", description="A local Telegram Bot API sandbox."
+    )
+    parser.add_argument("--port", type=int, default=8081, help="0 picks a free port")
+    parser.add_argument("--host", default="127.0.0.1")
+    options = parser.parse_args(argv)
+    sandbox = TelegramSandbox(options.host, options.port)
+
+    def describe() -> list[str]:
+        return [f"Telegram sandbox at {sandbox.url}  (TELEGRAM_API_URL={sandbox.url})"]
+
+    run_in_foreground(sandbox, "Telegram", describe, lambda line: print(line, flush=True))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

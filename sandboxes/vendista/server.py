@@ -19,12 +19,12 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from types import TracebackType
 from typing import Any, NamedTuple, cast
 from urllib.parse import parse_qsl, urlsplit
 
-from vendista.sandbox.control import handle_control
-from vendista.sandbox.data import (
+from sandboxes.base import Response, ServedSandbox, json_response
+from sandboxes.vendista.control import handle_control
+from sandboxes.vendista.data import (
     DEMO_LOGIN,
     SandboxAccount,
     SandboxTerminal,
@@ -37,8 +37,8 @@ from vendista.sandbox.data import (
     parse_time,
     window_key,
 )
-from vendista.sandbox.faults import FailRule, SandboxFaults
-from vendista.sandbox.httpd import Response, SandboxHTTPServer, error_response, json_response
+from sandboxes.vendista.errors import error_response
+from sandboxes.vendista.faults import FailRule, SandboxFaults
 
 logger = logging.getLogger(__name__)
 
@@ -92,12 +92,14 @@ def _int_param(params: Mapping[str, str], name: str, default: int, *, minimum: i
     return value
 
 
-class VendistaSandbox:
+class VendistaSandbox(ServedSandbox):
     """A Vendista API stand-in on 127.0.0.1, served from a daemon thread.
 
     Thread-safe: every change to accounts, tokens, faults and the request log happens under one
     lock. Use as a context manager, or `start()` / `stop()`.
     """
+
+    name = "Vendista"
 
     def __init__(
         self,
@@ -110,8 +112,7 @@ class VendistaSandbox:
         max_page_size: int = MAX_PAGE_SIZE,
         log_limit: int = 100_000,
     ) -> None:
-        self.host = host
-        self._requested_port = port
+        super().__init__(port, host)
         self.default_page_size = default_page_size
         self.max_page_size = max_page_size
         self.faults = faults or SandboxFaults()
@@ -120,8 +121,6 @@ class VendistaSandbox:
         self._tokens: dict[str, _TokenState] = {}
         self._log: deque[RecordedRequest] = deque(maxlen=log_limit)
         self._error_rng = random.Random(self.faults.error_seed)  # noqa: S311 - fault injection
-        self._server: SandboxHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         for account in accounts:
             self.add_account(account)
 
@@ -136,59 +135,6 @@ class VendistaSandbox:
             demo = sandbox.account(DEMO_LOGIN)
             generate_bulk_transactions(demo, bulk, today or moscow_now().date())
         return sandbox
-
-    # --- lifecycle -------------------------------------------------------------------------
-
-    def start(self) -> VendistaSandbox:
-        if self._server is not None:
-            return self
-        server = SandboxHTTPServer((self.host, self._requested_port), self)
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name=f"vendista-sandbox-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        logger.debug("Vendista sandbox listening on %s", self.url)
-        return self
-
-    def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None:
-            return
-        self._server = self._thread = None
-        server.shutdown()
-        server.close_connections()
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-
-    @property
-    def running(self) -> bool:
-        return self._server is not None
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the sandbox is not running")
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def __enter__(self) -> VendistaSandbox:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # --- accounts and data -----------------------------------------------------------------
 
@@ -381,8 +327,15 @@ class VendistaSandbox:
 
     # --- HTTP dispatch ---------------------------------------------------------------------
 
-    def dispatch(self, method: str, target: str, body: bytes = b"") -> Response:
-        """Answer one HTTP request (used by the handler; callable directly in tests)."""
+    def dispatch(
+        self,
+        method: str,
+        target: str,
+        body: bytes = b"",
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        """Answer one HTTP request (used by the handler; callable directly in tests). The API
+        reads no headers: Vendista takes the token in the query string."""
         parts = urlsplit(target)
         path = "/" + parts.path.strip("/").lower()
         pairs = parse_qsl(parts.query, keep_blank_values=True)

@@ -20,10 +20,12 @@ POST /_sandbox/tokens/expire           {"login"} (or {} for every login)
 from __future__ import annotations
 
 import json
-from datetime import date
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any, Protocol
 
-from vendista.sandbox.data import (
+from sandboxes.base import Response, json_response
+from sandboxes.vendista.data import (
     SandboxAccount,
     SandboxTerminal,
     SandboxTransaction,
@@ -31,14 +33,71 @@ from vendista.sandbox.data import (
     generate_bulk_transactions,
     parse_time,
 )
-from vendista.sandbox.httpd import Response, error_response, json_response
+from sandboxes.vendista.errors import error_response
+from sandboxes.vendista.faults import SandboxFaults
 
-if TYPE_CHECKING:
-    from vendista.sandbox.server import VendistaSandbox
+
+class _Recorded(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+class ControlledSandbox(Protocol):
+    """What the control endpoints drive. `VendistaSandbox` is one; it hands itself in, so this
+    module never imports the server that imports it."""
+
+    def faults_snapshot(self) -> dict[str, Any]: ...
+
+    def set_faults(self, **changes: Any) -> SandboxFaults: ...
+
+    def reset_faults(self) -> None: ...
+
+    def request_log(self, path: str | None = None) -> Sequence[_Recorded]: ...
+
+    def reset_request_log(self) -> None: ...
+
+    def logins(self) -> list[str]: ...
+
+    def account(self, login: str) -> SandboxAccount: ...
+
+    def add_account(self, account: SandboxAccount) -> SandboxAccount: ...
+
+    def set_unpaid(self, login: str, unpaid: bool = True) -> None: ...
+
+    def add_transactions(
+        self,
+        login: str,
+        items: Iterable[SandboxTransaction | Mapping[str, Any]],
+        *,
+        replace_all: bool = False,
+    ) -> int: ...
+
+    def add_bulk_transactions(
+        self, login: str, count: int = 50_000, day: date | None = None
+    ) -> list[SandboxTransaction]: ...
+
+    def reverse(
+        self,
+        tx_id: int,
+        shape: str = "flag",
+        *,
+        login: str | None = None,
+        at: datetime | None = None,
+    ) -> SandboxTransaction: ...
+
+    def set_terminal_online(
+        self,
+        login: str,
+        terminal_id: int,
+        online: bool = True,
+        *,
+        last_hour_online: int | None = None,
+    ) -> SandboxTerminal: ...
+
+    def expire_tokens(self, login: str | None = None) -> int: ...
 
 
 def handle_control(
-    sandbox: VendistaSandbox, method: str, path: str, query: dict[str, str], body: bytes
+    sandbox: ControlledSandbox, method: str, path: str, query: dict[str, str], body: bytes
 ) -> Response:
     try:
         payload = json.loads(body) if body.strip() else {}
@@ -56,7 +115,7 @@ def handle_control(
 
 
 def _route(
-    sandbox: VendistaSandbox, route: tuple[str, str], query: dict[str, str], body: dict[str, Any]
+    sandbox: ControlledSandbox, route: tuple[str, str], query: dict[str, str], body: dict[str, Any]
 ) -> Any:
     if route == ("GET", "/faults"):
         return sandbox.faults_snapshot()
