@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
 help:
 	@echo "make run    - start the whole local stack (web, worker, beat, Flower) with demo data"
-	@echo "make test   - lint, type-check, migrations check and the full test suite"
+	@echo "make test   - lint, type-check, migrations check and the full test suite;"
+	@echo "              ARGS are passed to pytest: make test ARGS=\"-k beat --durations=15\""
 	@echo "make lint   - ruff only; make typecheck - mypy only"
 	@echo "make bench  - run the benchmarks in bench/ (figures go to docs/benchmarks.md)"
 	@echo "make services-down - stop private PostgreSQL/Redis started under var/"
@@ -23,7 +24,7 @@ run: venv
 	@bash deploy/local/run.sh
 
 test: venv
-	@bash deploy/local/test.sh
+	@bash deploy/local/test.sh $(ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -458,9 +458,10 @@ def process_webhook_event(event_id: int) -> str:
     if event.processed_at is not None:
         return event.outcome
     outcome: str
-    if WebhookEvent.objects.filter(
+    applied = WebhookEvent.objects.filter(
         provider=event.provider, event=event.event, object_id=event.object_id, applied=True
-    ).exists():
+    )
+    if applied.exists():
         outcome = "duplicate"
     else:
         intent = PaymentIntent.objects.filter(
@@ -475,12 +476,19 @@ def process_webhook_event(event_id: int) -> str:
             if claimed and payment.status != claimed:
                 outcome = f"api_says_{payment.status}"
             else:
-                outcome = apply_provider_payment(intent, payment, source="webhook")
-                try:
-                    with transaction.atomic():
-                        WebhookEvent.objects.filter(pk=event.pk).update(applied=True)
-                except IntegrityError:
-                    outcome = "duplicate"
+                # One notification of a payment at a time: of two copies processed at once, the
+                # one that waited for the lock finds the other applied (not "unchanged").
+                with transaction.atomic():
+                    intent = PaymentIntent.objects.select_for_update().get(pk=intent.pk)
+                    if applied.exists():
+                        outcome = "duplicate"
+                    else:
+                        outcome = apply_provider_payment(intent, payment, source="webhook")
+                        try:
+                            with transaction.atomic():
+                                WebhookEvent.objects.filter(pk=event.pk).update(applied=True)
+                        except IntegrityError:
+                            outcome = "duplicate"
     WebhookEvent.objects.filter(pk=event.pk).update(processed_at=timezone.now(), outcome=outcome)
     return outcome
 

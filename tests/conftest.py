@@ -15,8 +15,9 @@ from django.conf import settings
 from celery_app import app as celery_app
 from core.pii import mask_text
 
-# The Telegram Bot API sandbox fixture, for every app whose notices reach Telegram.
-pytest_plugins = ["tests.helpers.telegram"]
+# The Telegram Bot API sandbox fixture, for every app whose notices reach Telegram; the
+# `wall_clock` marker and `--at` option (tests that must pass at any hour).
+pytest_plugins = ["tests.helpers.telegram", "tests.helpers.wall_clock"]
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ the minute sweep (queued here as beat would) finish the job.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,8 +67,13 @@ def test_killing_the_worker_between_send_and_mark_resends_never_loses(
     first.start()
     send_inventory_digest.delay()
 
+    # Part 2 in flight: Telegram has it, its row is claimed, its answer is held back.
     wait_for(lambda: len(telegram_sandbox.sent_to(chat)) == 2, timeout=60)
-    time.sleep(0.5)
+    wait_for(
+        lambda: Delivery.objects.filter(
+            digest__owner=owner, chunk_index=1, status=DeliveryStatus.SENDING
+        ).exists()
+    )
     first.kill()
 
     digest = Digest.objects.get(owner=owner)

@@ -54,6 +54,7 @@ def test_dev_flow_session_payment_report_delivery(
     assert session["contact"] == {"email": EMAIL, "phone": PHONE}
 
     # 2. ... and a payment intent: the DEV emulator confirms it about 2 s later
+    created = time.monotonic()  # before the intent (and its countdown) exist
     response = k.client.post(
         "/api/payments/intent",
         {"session_id": session["id"], "amount": 48000, "currency": "RUB"},
@@ -64,7 +65,6 @@ def test_dev_flow_session_payment_report_delivery(
     assert intent["status"] == "pending"
     assert intent["provider"] == "dev"
     assert intent["qr_code_data"]
-    created = time.monotonic()
 
     def paid() -> dict | None:
         body = k.client.get(f"/api/payments/status/{intent['id']}").json()

@@ -15,6 +15,7 @@ import pytest
 import requests
 from django.conf import settings as django_settings
 
+from celery_app import app as celery_app
 from tests.helpers.kiosk import make_kiosk, metric_value, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -44,6 +45,7 @@ def stack(tmp_path, redis_client) -> Iterator[str]:
     env.pop("REDIS_DB", None)
     (tmp_path / "prom").mkdir()
     port = _free_port()
+    hostname = f"metrics-test-{port}@{socket.gethostname()}"
     bin_dir = Path(sys.executable).parent
     web = subprocess.Popen(
         [
@@ -71,7 +73,7 @@ def stack(tmp_path, redis_client) -> Iterator[str]:
             "--concurrency=1",
             "--queues=default,reports",
             "--loglevel=WARNING",
-            f"--hostname=metrics-test-{port}@%h",
+            f"--hostname={hostname}",
         ],
         cwd=ROOT,
         env=env,
@@ -81,6 +83,8 @@ def stack(tmp_path, redis_client) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: _answers(base), timeout=30)
+        # Both up before the test's clock starts: a slow start is not a slow confirmation.
+        wait_for(lambda: celery_app.control.ping([hostname], timeout=1.0), timeout=60)
         yield base
     finally:
         for process in (web, worker):

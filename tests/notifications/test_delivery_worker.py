@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from django.db import connection
@@ -14,6 +13,7 @@ from notifications.models import Delivery, DeliveryStatus, TelegramChat
 from tasks_app import notices as task_notices
 from tasks_app.models import Task
 from tenancy.models import Owner, Role
+from tests.helpers.idle import wait_until_idle
 from vendista import notices as vendista_notices
 from vendista.models import PaymentStatus, VendistaAccount
 
@@ -53,7 +53,7 @@ def test_429_delays_then_delivers(sandbox) -> None:
     assert "Задача отменена: Пополнение" in sandbox.sent_to(chat)[0].text
 
 
-def test_blocked_chat_is_disabled_and_not_retried(sandbox) -> None:
+def test_blocked_chat_is_disabled_and_not_retried(sandbox, celery_worker) -> None:
     owner = Owner.objects.create(name="Бета")
     assignee = make_person(owner, Role.SERVICE)
     chat = chat_of(assignee)
@@ -77,12 +77,12 @@ def test_blocked_chat_is_disabled_and_not_retried(sandbox) -> None:
     task_notices.task_cancelled(
         task_id=_cancelled_task_for(assignee, owner).pk, cancelled_by_user_id=None
     )
-    time.sleep(3)
+    wait_until_idle(celery_worker)
     assert [a.status for a in sandbox.attempts if a.chat_id == chat] == [403]
     assert Delivery.objects.filter(recipient=chat).count() == 1
 
 
-def test_402_notice_is_sent_once_when_two_workers_race(sandbox, settings) -> None:
+def test_402_notice_is_sent_once_when_two_workers_race(sandbox, settings, celery_worker) -> None:
     settings.ADMIN_TELEGRAM_CHAT_ID = f"-{unique_chat_id()}"
     owner = Owner.objects.create(name="Гамма")
     VendistaAccount.objects.create(
@@ -109,7 +109,7 @@ def test_402_notice_is_sent_once_when_two_workers_race(sandbox, settings) -> Non
 
     admin = settings.ADMIN_TELEGRAM_CHAT_ID
     wait_for(lambda: sandbox.sent_to(admin))
-    time.sleep(1.5)  # room for a duplicate to show up
+    wait_until_idle(celery_worker)  # a duplicate would be queued or on its way by now
     sent = sandbox.sent_to(admin)
     assert len(sent) == 1
     assert "ТРЕБУЕТСЯ ОПЛАТА VENDISTA" in sent[0].text

@@ -19,6 +19,7 @@ from vendista.services import runs
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.wall_clock
 def test_demo_owner_imports_from_the_sandbox(vendista_settings):
     with VendistaSandbox.with_demo_accounts() as server:
         vendista_settings.VENDISTA_API_URL = server.url

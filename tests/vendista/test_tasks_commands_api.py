@@ -13,6 +13,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
+from core.clock import MOSCOW, moscow_today
 from sandboxes.vendista import VendistaSandbox, generate_account
 from tasks_app.models import Task, TaskStatus
 from tasks_app.services import hide_finished_tasks
@@ -31,14 +32,24 @@ from vendista.services import runs as vendista_runs
 
 
 @pytest.mark.worker
+@pytest.mark.wall_clock
 @pytest.mark.django_db(transaction=True)
 def test_beat_tick_queues_one_import_per_owner_and_the_worker_runs_it(
     celery_worker, vendista_settings
 ):
-    today = timezone.localtime().date()
+    # Sales on both Moscow days the tick's window (the last 24 hours) touches: whatever the
+    # hour, it holds a whole day's selling hours (07:00-23:00), yesterday's or today's.
+    since, until = vendista_runs.window_for("last_24h")
+    first_day, today = since.astimezone(MOSCOW).date(), until.astimezone(MOSCOW).date()
     shops = [
         generate_account(
-            f"tick-{n}", f"pw-{n}", seed=f"tick{n}", terminals=2, days=1, per_day=50, end=today
+            f"tick-{n}",
+            f"pw-{n}",
+            seed=f"tick{n}",
+            terminals=2,
+            per_day=50,
+            start=first_day,
+            end=today,
         )
         for n in range(2)
     ]
@@ -167,6 +178,7 @@ def test_reset_payment_status_is_staff_only_and_audited(sandbox, shop):
     assert entry.actor_user == staff and entry.owner_id == owner.pk
 
 
+@pytest.mark.wall_clock
 @pytest.mark.django_db
 def test_finished_tasks_are_hidden_after_midnight_and_kept(sandbox, shop):
     owner = connect_owner(shop)
@@ -213,12 +225,15 @@ def test_every_coffee_schedule_is_defined_in_moscow_time():
 
 
 @pytest.mark.worker
+@pytest.mark.wall_clock
 @pytest.mark.django_db(transaction=True)
 def test_two_runs_of_one_owner_never_overlap(celery_worker, vendista_settings):
     vendista_settings.VENDISTA_BUSY_RETRY_SECONDS = 0.5
-    today = timezone.localtime().date()
+    # The two days before today: wholly inside both windows (the last 7 days, the history),
+    # at any hour; today's sales would still lie in the future before 07:00.
+    yesterday = moscow_today() - timedelta(days=1)
     shop = generate_account(
-        "lock-shop", "pw", seed="lock", terminals=2, days=2, per_day=300, end=today
+        "lock-shop", "pw", seed="lock", terminals=2, days=2, per_day=300, end=yesterday
     )
     with VendistaSandbox(accounts=[shop]) as server:
         server.set_faults(latency_s=0.05)

@@ -152,6 +152,7 @@ def test_odd_ids_answer_404(pk: str) -> None:
     assert tenant.client.get(f"{RUNS}{pk}/").status_code == 404
 
 
+@pytest.mark.wall_clock
 def test_import_runs_filter_by_status_mode_kind_and_day() -> None:
     tenant = make_tenant(Role.OWNER)
     owner = tenant.owner
