@@ -276,3 +276,9 @@ def serve_main(
 
     run_in_foreground(sandbox, name, describe, lambda line: print(line, flush=True))
     return 0
+
+
+def form_field(form: Mapping[str, Sequence[str]], name: str) -> str:
+    """The first value of a parsed form field (`urllib.parse.parse_qs`), or ""."""
+    values = form.get(name)
+    return values[0] if values else ""

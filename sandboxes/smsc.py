@@ -23,7 +23,14 @@ from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
-from sandboxes.base import Response, ServedSandbox, json_response, serve_main, text_response
+from sandboxes.base import (
+    Response,
+    ServedSandbox,
+    form_field,
+    json_response,
+    serve_main,
+    text_response,
+)
 
 _SEND_PATH = "/sys/send.php"
 _ERROR_TEXTS = {
@@ -118,13 +125,13 @@ class SmscSandbox(ServedSandbox):
         if self.http_status != 200:
             extra = {"Retry-After": self.retry_after} if self.retry_after else {}
             return text_response(self.http_status, "busy", extra), f"http {self.http_status}"
-        as_json = _field(form, "fmt") == "3"
+        as_json = form_field(form, "fmt") == "3"
         code = self.error_code
         if code is None and self.login is not None:
-            given = (_field(form, "login"), _field(form, "psw"))
+            given = (form_field(form, "login"), form_field(form, "psw"))
             if given != (self.login, self.password):
                 code = 2
-        if code is None and not (_field(form, "phones") and _field(form, "mes")):
+        if code is None and not (form_field(form, "phones") and form_field(form, "mes")):
             code = 1
         if code is not None:
             message_id = self._take_id()
@@ -138,7 +145,7 @@ class SmscSandbox(ServedSandbox):
         if self.raw_answer is not None:
             return text_response(200, self.raw_answer), "raw"
         message_id = self._take_id()
-        count = len([phone for phone in _field(form, "phones").split(",") if phone.strip()])
+        count = len([phone for phone in form_field(form, "phones").split(",") if phone.strip()])
         if as_json:
             return json_response(200, {"id": message_id, "cnt": count}), "sent"
         return text_response(200, f"OK - {count} SMS, ID - {message_id}"), "sent"
@@ -147,11 +154,6 @@ class SmscSandbox(ServedSandbox):
         message_id = self.next_id
         self.next_id += 1
         return message_id
-
-
-def _field(form: Mapping[str, Sequence[str]], name: str) -> str:
-    values = form.get(name)
-    return values[0] if values else ""
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -28,7 +28,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sandboxes.base import Response, ServedSandbox, json_response, serve_main, text_response
+from sandboxes.base import (
+    Response,
+    ServedSandbox,
+    form_field,
+    json_response,
+    serve_main,
+    text_response,
+)
 
 DEFAULT_ACCOUNT_SID = "AC" + "0" * 32
 DEFAULT_AUTH_TOKEN = "sandbox-auth-token"  # noqa: S105 - a public sandbox credential
@@ -158,7 +165,7 @@ class TwilioSandbox(ServedSandbox):
                 return text_response(fault.status, fault.body, fault.headers), None
             return _error(fault.status, fault.code, fault.message, fault.headers), None
         for name, code, message in _REQUIRED:
-            if not _field(form, name):
+            if not form_field(form, name):
                 return _error(400, code, message), None
         self._created += 1
         sid = f"SM{self._created:032x}"
@@ -187,9 +194,9 @@ class TwilioSandbox(ServedSandbox):
         return {
             "sid": sid,
             "account_sid": self.account_sid,
-            "to": _field(form, "To"),
-            "from": _field(form, "From"),
-            "body": _field(form, "Body"),
+            "to": form_field(form, "To"),
+            "from": form_field(form, "From"),
+            "body": form_field(form, "Body"),
             "status": "queued",
             "num_segments": "1",
             "direction": "outbound-api",
@@ -211,11 +218,6 @@ def _error(
         "status": status,
     }
     return json_response(status, payload, headers)
-
-
-def _field(form: Mapping[str, Sequence[str]], name: str) -> str:
-    values = form.get(name)
-    return values[0] if values else ""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
