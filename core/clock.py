@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-MOSCOW_ZONE_NAME = "Europe/Moscow"
-MOSCOW = ZoneInfo(MOSCOW_ZONE_NAME)
+MOSCOW = ZoneInfo("Europe/Moscow")
 
 
 def moscow_now() -> datetime:
