@@ -93,8 +93,9 @@ SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": moscow_crontab(minute="0"),
         "options": {"expires": 3000},
     },
-    "sweep-pending-deliveries": {
-        "task": "notifications.tasks.sweep_pending_deliveries",
+    # Re-queues every unit of work PostgreSQL holds that is due and not claimed (core.sweeps).
+    "sweep-due-work": {
+        "task": "core.tasks.sweep_due_work",
         "schedule": moscow_crontab(minute="*"),
         "options": {"expires": 55},
     },

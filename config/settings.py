@@ -349,7 +349,7 @@ TELEGRAM_MAX_COUNTDOWN_SECONDS = env_float("TELEGRAM_MAX_COUNTDOWN_SECONDS", 120
 TELEGRAM_MAX_ATTEMPTS = env_int("TELEGRAM_MAX_ATTEMPTS", 8, minimum=1)
 # A message claimed longer ago than this by a worker that never finished is sent again.
 TELEGRAM_SENDING_LEASE_SECONDS = env_float("TELEGRAM_SENDING_LEASE_SECONDS", 120.0, minimum=1)
-TELEGRAM_REQUEUE_AFTER_SECONDS = env_float("TELEGRAM_REQUEUE_AFTER_SECONDS", 900.0, minimum=1)
+TELEGRAM_REQUEUE_AFTER_SECONDS = env_float("TELEGRAM_REQUEUE_AFTER_SECONDS", 180.0, minimum=1)
 # Admin alerts: duplicates dropped within the window, grouped per flush, capped per hour.
 ADMIN_ALERT_DEDUP_SECONDS = env_int("ADMIN_ALERT_DEDUP_SECONDS", 300, minimum=1)
 ADMIN_ALERT_FLUSH_SECONDS = env_int("ADMIN_ALERT_FLUSH_SECONDS", 60, minimum=1)
@@ -419,6 +419,9 @@ REPORTS_LINK_TTL_S = env_int("REPORTS_LINK_TTL_S", 7 * 24 * 3600, minimum=60)
 REPORTS_MAX_DELIVERY_ATTEMPTS = env_int("REPORTS_MAX_DELIVERY_ATTEMPTS", 5, minimum=1)
 # First retry delay of a transient delivery failure, seconds (doubles per attempt, at most 600).
 REPORTS_RETRY_BASE_SECONDS = env_float("REPORTS_RETRY_BASE_SECONDS", 15.0, minimum=0.1)
+# A worker renders one PDF under this lease (its hard time limit is below it): a killed worker's
+# report is rendered again by the sweep once the lease lapses.
+REPORTS_GENERATION_LEASE_SECONDS = env_int("REPORTS_GENERATION_LEASE_SECONDS", 120, minimum=5)
 REPORTS_THICKNESS_REPAINTED_UM = env_int("REPORTS_THICKNESS_REPAINTED_UM", 180, minimum=1)
 REPORTS_THICKNESS_PUTTY_UM = env_int("REPORTS_THICKNESS_PUTTY_UM", 300, minimum=1)
 if REPORTS_THICKNESS_PUTTY_UM <= REPORTS_THICKNESS_REPAINTED_UM:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -151,7 +152,8 @@ class Digest(models.Model):
 
 
 class Delivery(models.Model):
-    """One message to one recipient over one channel: written before sending, then its outcome.
+    """One message to one recipient over one channel (Telegram, e-mail, SMS): written in the
+    transaction that causes it, claimed (a lease) before sending, then its outcome.
 
     A long text becomes several rows of one `group_key` (chunk 0, 1, ...), sent in order.
     """
@@ -184,7 +186,12 @@ class Delivery(models.Model):
     recipient = models.CharField(_("recipient"), max_length=254)
     is_group = models.BooleanField(_("group chat"), default=False)
     template = models.CharField(_("template"), max_length=100)
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
     text = models.TextField(_("text"))
+    # Stored files sent with the message: [{"filename", "storage_name", "mimetype"}].
+    attachments = models.JSONField(_("attachments"), default=list, blank=True)
+    # The work this message belongs to ("report:<id>"): its app's handler hears the outcome.
+    source = models.CharField(_("source"), max_length=100, blank=True, db_index=True)
     group_key = models.CharField(_("message group"), max_length=64, db_index=True)
     chunk_index = models.PositiveIntegerField(_("part"), default=0)
     chunk_count = models.PositiveIntegerField(_("parts"), default=1)
@@ -238,3 +245,41 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.template} → {self.recipient} ({self.status})"
+
+
+class AdminAlert(models.Model):
+    """One failure of background work for the operators, waiting to be grouped into a message.
+
+    Written in the transaction that records the failure, so an outage never loses it; the sweep
+    groups the waiting rows into admin messages (`notifications.alerts`).
+    """
+
+    owner = models.ForeignKey(
+        "tenancy.Owner",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("owner"),
+    )
+    context = models.CharField(_("what failed"), max_length=200)
+    error = models.TextField(_("error"))
+    fingerprint = models.CharField(_("fingerprint"), max_length=32, db_index=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    flushed_at = models.DateTimeField(_("grouped at"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=16, blank=True)
+
+    class Meta:
+        verbose_name = _("admin alert")
+        verbose_name_plural = _("admin alerts")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                name="admin_alert_waiting",
+                condition=models.Q(flushed_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.context} @ {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,12 +1,19 @@
-"""Telegram delivery: who hears about what, the delivery log, sending with Telegram's limits.
+"""Deliveries: who hears about what, the one delivery log (Telegram, e-mail, SMS), sending.
 
 This is the interface the apps compose their notices with (`notify_users`, `notify_admin_chat`,
 `queue_digest`, `person_name`, `never_raises`); notifications itself imports no domain app.
 
-Every message is a `Delivery` row written before anything is sent. `deliver()` claims one row
-with a conditional UPDATE, waits for a token from the Redis buckets shared by every worker,
-sends, and records the outcome; a crash between sending and recording re-sends only that row
-(its claim expires after `TELEGRAM_SENDING_LEASE_SECONDS` and the sweep picks it up again).
+Every message is a `Delivery` row written in the transaction that causes it (an outbox; the
+queue message follows after commit and may be lost). `deliver()` claims one row with a
+conditional UPDATE (a lease), waits for a token from the Redis buckets shared by every worker
+(Telegram), sends, and records the outcome; a crash between sending and recording re-sends only
+that row, once its claim expires after `TELEGRAM_SENDING_LEASE_SECONDS` and the sweep picks it up
+again. No provider we use takes an idempotency key for a message, so that is the one duplicate a
+crash can cost (docs/operations.md, "Outbox and deliveries").
+
+An app whose work a delivery belongs to (`source="report:<id>"`) hears each final outcome through
+the handler it registers for the source's prefix (`on_finished`), in the transaction that
+records it.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
@@ -30,7 +39,7 @@ from django.utils import timezone
 from core.jobs import enqueue
 from core.ratelimit import Bucket, RateLimiter, RateLimitTimeout
 from notifications import digests
-from notifications.channels import DeliveryError, OutgoingMessage, get_channel
+from notifications.channels import Attachment, DeliveryError, OutgoingMessage, get_channel
 from notifications.channels.telegram import chat_disabling
 from notifications.formatting import split_text
 from notifications.models import (
@@ -48,15 +57,28 @@ _limiter = RateLimiter()
 
 NoticeFunc = TypeVar("NoticeFunc", bound=Callable[..., None])
 
+FinishHandler = Callable[[Delivery], None]
+
+_finish_handlers: dict[str, FinishHandler] = {}
+
+
+def on_finished(prefix: str, handler: FinishHandler) -> None:
+    """Have `handler(delivery)` called, in the recording transaction, whenever a delivery whose
+    `source` starts with `prefix:` reaches a final state (sent or permanently failed)."""
+    _finish_handlers[prefix] = handler
+
 
 def never_raises(func: NoticeFunc) -> NoticeFunc:
-    """For notice functions run after commit: a failure to notify is logged, never raised into
-    the business flow that triggered it."""
+    """For notice functions, called inside the transaction of the change they tell about (so
+    their delivery rows commit with it): a failure to notify is logged, never raised into the
+    business flow that triggered it. The notice runs in a savepoint, so its failure rolls back
+    only its own rows."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> None:
         try:
-            func(*args, **kwargs)
+            with transaction.atomic():
+                func(*args, **kwargs)
         except Exception:
             logger.exception("notice %s failed (kwargs=%s)", func.__name__, kwargs)
 
@@ -126,14 +148,24 @@ def queue_message(
     dedup_key: str | None = None,
     digest: Digest | None = None,
     enqueue: bool = True,
+    channel: str = "telegram",
+    subject: str = "",
+    attachments: list[dict[str, str]] | None = None,
+    source: str = "",
 ) -> list[Delivery]:
-    """Record one message (split into parts when long) and queue its first part after commit.
+    """Record one message (a Telegram text is split into parts when long) and queue its first
+    part after commit. Call it inside the transaction of the change it tells about.
 
     With `dedup_key`, a second call with the same key records nothing and returns [].
     """
-    parts = chunks if chunks is not None else split_text(text or "")
+    if chunks is not None:
+        parts = chunks
+    else:
+        parts = split_text(text or "") if channel == "telegram" else [text or ""]
     group_key = uuid.uuid4().hex
-    is_group = chat.is_group if chat is not None else recipient.startswith("-")
+    is_group = channel == "telegram" and (
+        chat.is_group if chat is not None else recipient.startswith("-")
+    )
     try:
         with transaction.atomic():
             rows = [
@@ -141,11 +173,14 @@ def queue_message(
                     owner_id=owner_id,
                     user_id=user_id if user_id is not None else (chat.user_id if chat else None),
                     chat=chat,
-                    channel="telegram",
+                    channel=channel,
                     recipient=recipient,
                     is_group=is_group,
                     template=template,
+                    subject=subject,
                     text=part,
+                    attachments=attachments or [],
+                    source=source,
                     group_key=group_key,
                     chunk_index=index,
                     chunk_count=len(parts),
@@ -252,12 +287,32 @@ def rate_buckets(recipient: str, *, is_group: bool) -> list[Bucket]:
     return [Bucket("tg:bot", rate=settings.TELEGRAM_BOT_RATE), chat]
 
 
-def retry_delay(attempts: int, retry_after: float | None) -> float:
-    """Exponential backoff with jitter, or Telegram's `retry_after` when it gave one."""
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int
+    base_seconds: float
+    max_seconds: float
+
+
+def retry_policy(channel: str) -> RetryPolicy:
+    """Telegram's retry settings, or the e-mail/SMS ones (`REPORTS_*`, the reports' channels)."""
+    if channel == "telegram":
+        return RetryPolicy(
+            settings.TELEGRAM_MAX_ATTEMPTS,
+            settings.TELEGRAM_RETRY_BASE_SECONDS,
+            settings.TELEGRAM_RETRY_MAX_SECONDS,
+        )
+    return RetryPolicy(
+        settings.REPORTS_MAX_DELIVERY_ATTEMPTS, settings.REPORTS_RETRY_BASE_SECONDS, 600.0
+    )
+
+
+def retry_delay(attempts: int, retry_after: float | None, channel: str = "telegram") -> float:
+    """Exponential backoff with jitter, or the provider's `retry_after` when it gave one."""
     if retry_after:
         return float(retry_after)
-    base = settings.TELEGRAM_RETRY_BASE_SECONDS
-    delay = min(base * 2 ** max(attempts - 1, 0), settings.TELEGRAM_RETRY_MAX_SECONDS)
+    policy = retry_policy(channel)
+    delay = min(policy.base_seconds * 2 ** max(attempts - 1, 0), policy.max_seconds)
     return delay * random.uniform(1.0, 1.2)  # noqa: S311 - jitter, not security
 
 
@@ -305,7 +360,13 @@ def deliver(delivery_id: int, *, max_wait: float | None = None) -> Outcome:
         _finish(delivery, DeliveryStatus.PERMANENTLY_FAILED, error="chat disabled")
         return Outcome("permanently_failed")
 
-    channel = get_channel(delivery.channel)
+    try:
+        channel = get_channel(delivery.channel)
+    except ImproperlyConfigured as exc:
+        # A provider without its credentials: retrying will not help, and the failure must show
+        # in the admin rather than leave the delivery pending.
+        _failed(delivery, DeliveryError(f"configuration: {exc}", permanent=True))
+        return Outcome("permanently_failed")
     if channel.name == "telegram":
         wait = max_wait if max_wait is not None else settings.TELEGRAM_MAX_INLINE_WAIT_SECONDS
         try:
@@ -316,9 +377,7 @@ def deliver(delivery_id: int, *, max_wait: float | None = None) -> Outcome:
             _unclaim(delivery)
             return Outcome("rate_limited", retry_in=exc.wait)
     try:
-        result = channel.send(
-            OutgoingMessage(recipient=delivery.recipient, text=delivery.text, html=True)
-        )
+        result = channel.send(_outgoing(delivery))
     except DeliveryError as exc:
         return _failed(delivery, exc)
     except Exception as exc:  # an unexpected bug must not lose the message: retry it
@@ -326,6 +385,21 @@ def deliver(delivery_id: int, *, max_wait: float | None = None) -> Outcome:
         return _failed(delivery, DeliveryError(f"{type(exc).__name__}: {exc}", permanent=False))
     _finish(delivery, DeliveryStatus.SENT, provider_id=result.provider_id)
     return Outcome("sent")
+
+
+def _outgoing(delivery: Delivery) -> OutgoingMessage:
+    files = []
+    for item in delivery.attachments:
+        with default_storage.open(item["storage_name"], "rb") as handle:
+            files.append(Attachment(item["filename"], handle.read(), item["mimetype"]))
+    return OutgoingMessage(
+        recipient=delivery.recipient,
+        text=delivery.text,
+        subject=delivery.subject,
+        html=delivery.channel == "telegram",
+        attachments=tuple(files),
+        key=f"delivery-{delivery.pk}",
+    )
 
 
 def _failed(delivery: Delivery, error: DeliveryError) -> Outcome:
@@ -339,7 +413,7 @@ def _failed(delivery: Delivery, error: DeliveryError) -> Outcome:
             disable_chat(delivery.recipient, reason=str(error))
         return Outcome("permanently_failed")
     capped = delivery.digest_id is None  # a digest is retried until Telegram takes it
-    if capped and delivery.attempts >= settings.TELEGRAM_MAX_ATTEMPTS:
+    if capped and delivery.attempts >= retry_policy(delivery.channel).max_attempts:
         logger.error(
             "delivery %s gave up after %s attempts: %s", delivery.pk, delivery.attempts, error
         )
@@ -349,7 +423,7 @@ def _failed(delivery: Delivery, error: DeliveryError) -> Outcome:
             error=f"gave up after {delivery.attempts} attempts: {error}",
         )
         return Outcome("permanently_failed")
-    delay = retry_delay(delivery.attempts, error.retry_after)
+    delay = retry_delay(delivery.attempts, error.retry_after, delivery.channel)
     Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
         status=DeliveryStatus.FAILED,
         last_error=str(error)[:2000],
@@ -361,13 +435,16 @@ def _failed(delivery: Delivery, error: DeliveryError) -> Outcome:
 
 
 def _finish(delivery: Delivery, status: str, *, provider_id: str = "", error: str = "") -> None:
-    """Record a final outcome, then queue the message's next part and close its digest."""
+    """Record a final outcome and tell the source's handler (one transaction), then queue the
+    message's next part and close its digest."""
     fields: dict[str, Any] = {"status": status, "claimed_at": None, "next_attempt_at": None}
     if status == DeliveryStatus.SENT:
-        fields.update(sent_at=timezone.now(), provider_id=provider_id[:100])
+        fields.update(sent_at=timezone.now(), provider_id=provider_id[:100], last_error="")
     else:
         fields["last_error"] = error[:2000]
-    Delivery.objects.filter(pk=delivery.pk).update(**fields)
+    with transaction.atomic():
+        Delivery.objects.filter(pk=delivery.pk).update(**fields)
+        _tell_source(delivery.pk)
     if delivery.chunk_index + 1 < delivery.chunk_count:
         following = (
             Delivery.objects.filter(
@@ -380,6 +457,13 @@ def _finish(delivery: Delivery, status: str, *, provider_id: str = "", error: st
             transaction.on_commit(lambda: enqueue_delivery(following))
     if delivery.digest_id is not None:
         digests.complete_digest(delivery.digest_id)
+
+
+def _tell_source(delivery_id: int) -> None:
+    delivery = Delivery.objects.get(pk=delivery_id)
+    handler = _finish_handlers.get(delivery.source.partition(":")[0]) if delivery.source else None
+    if handler is not None:
+        handler(delivery)
 
 
 def disable_chat(recipient: str, *, reason: str) -> None:
@@ -405,13 +489,22 @@ def disable_chat(recipient: str, *, reason: str) -> None:
         digests.complete_digest(digest_id)
 
 
+def resendable() -> Q:
+    """Deliveries staff may send again: failed ones, ones still waiting (queued, or a retry not
+    yet due) and stuck ones (a claim whose worker died) — not a claim that is being sent now."""
+    lease_expired = timezone.now() - timedelta(seconds=settings.TELEGRAM_SENDING_LEASE_SECONDS)
+    return Q(
+        status__in=[DeliveryStatus.QUEUED, DeliveryStatus.FAILED, DeliveryStatus.PERMANENTLY_FAILED]
+    ) | Q(status=DeliveryStatus.SENDING, claimed_at__lt=lease_expired)
+
+
 def resend(delivery_ids: Iterable[int]) -> int:
-    """Staff asked to send failed deliveries again (re-enabling nothing): back to the queue."""
+    """Staff asked to send deliveries again now (re-enabling nothing): failed, pending and stuck
+    ones go back to the queue; sent ones and live claims are left alone. Safe to repeat."""
     ids = list(
-        Delivery.objects.filter(
-            pk__in=list(delivery_ids),
-            status__in=[DeliveryStatus.FAILED, DeliveryStatus.PERMANENTLY_FAILED],
-        ).values_list("pk", flat=True)
+        Delivery.objects.filter(resendable(), pk__in=list(delivery_ids)).values_list(
+            "pk", flat=True
+        )
     )
     Delivery.objects.filter(pk__in=ids).update(
         status=DeliveryStatus.QUEUED, next_attempt_at=None, claimed_at=None

@@ -21,8 +21,9 @@ def deliver_message(*, delivery_id: int) -> str:
 @shared_task(acks_late=True)
 def sweep_pending_deliveries() -> int:
     """Re-queue due retries and deliveries of crashed workers; close finished digests; flush
-    waiting admin alerts. Safe to re-run."""
-    alerts.flush()
+    waiting admin alerts that are due. Safe to re-run. (Beat runs `core.tasks.sweep_due_work`,
+    which runs these sweeps among the others.)"""
+    alerts.flush_due()
     return services.sweep_pending()
 
 

@@ -5,23 +5,14 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import ActorKind
 from audit.services import Actor
 from reports import services
-from reports.models import Report, ReportDelivery
-
-
-class ReportDeliveryInline(admin.TabularInline):
-    model = ReportDelivery
-    extra = 0
-    can_delete = False
-    readonly_fields = ["channel", "status", "attempts", "last_error", "provider_id", "sent_at"]
-    exclude = ["recipient"]
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+from reports.models import Report
 
 
 @admin.register(Report)
@@ -29,15 +20,23 @@ class ReportAdmin(admin.ModelAdmin):
     list_display = ["id", "kind", "status", "failed_stage", "session", "created_at"]
     list_filter = ["status", "failed_stage", "kind"]
     search_fields = ["id", "session__id"]
-    readonly_fields = [field.name for field in Report._meta.fields]
-    inlines = [ReportDeliveryInline]
+    readonly_fields = [*(field.name for field in Report._meta.fields), "deliveries"]
     actions = ["resend"]
     date_hierarchy = "created_at"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description=_("Resend (generate if needed, retry failed deliveries)"))
+    @admin.display(description=_("deliveries"))
+    def deliveries(self, report: Report) -> SafeString:
+        rows = services.report_deliveries(report.pk).order_by("channel")
+        return format_html_join(
+            "\n",
+            "<div>{}: {} ({}) {}</div>",
+            ((d.channel, d.get_status_display(), d.attempts, d.last_error[:200]) for d in rows),
+        )
+
+    @admin.action(description=_("Resend (generate if needed, send every unsent delivery now)"))
     def resend(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
         user = request.user
         actor = Actor(kind=ActorKind.USER, label=user.get_username(), user=user, request=request)

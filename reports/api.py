@@ -10,7 +10,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,20 +18,34 @@ from rest_framework.response import Response
 from audit.services import Actor
 from kiosk.auth import IsKiosk, KioskAPIView, request_kiosk, scope_to_caller
 from kiosk.models import Session
+from notifications.models import Delivery
 from reports import services
-from reports.models import Report, ReportDelivery, ReportKind
+from reports.models import DeliveryChannel, DeliveryStatus, Report, ReportKind
 
 
-class DeliverySerializer(serializers.ModelSerializer):
-    class Meta:
-        model = ReportDelivery
-        fields = ["channel", "status", "attempts", "last_error", "sent_at"]
-        read_only_fields = fields
+class DeliverySerializer(serializers.Serializer):
+    """One report delivery (a row of the delivery log) as the kiosk sees it."""
+
+    channel = serializers.ChoiceField(choices=DeliveryChannel.choices, read_only=True)
+    status = serializers.ChoiceField(choices=DeliveryStatus.choices, read_only=True)
+    attempts = serializers.IntegerField(read_only=True)
+    last_error = serializers.CharField(read_only=True)
+    sent_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
+def _delivery_doc(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "channel": delivery.channel,
+        "status": services.api_status(delivery),
+        "attempts": delivery.attempts,
+        "last_error": delivery.last_error,
+        "sent_at": delivery.sent_at,
+    }
 
 
 class ReportSerializer(serializers.ModelSerializer):
     session_id = serializers.UUIDField(read_only=True)
-    deliveries = DeliverySerializer(many=True, read_only=True)
+    deliveries = serializers.SerializerMethodField()
     download_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -50,6 +64,11 @@ class ReportSerializer(serializers.ModelSerializer):
             "delivered_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(DeliverySerializer(many=True))
+    def get_deliveries(self, report: Report) -> list[dict[str, Any]]:
+        rows = services.report_deliveries(report.pk).order_by("channel")
+        return list(DeliverySerializer([_delivery_doc(d) for d in rows], many=True).data)
 
     def get_download_url(self, report: Report) -> str | None:
         return services.download_url(report) if report.file else None
@@ -133,9 +152,7 @@ class ThicknessReportView(_CreateReportView):
 
 
 def _reports(request: Request) -> QuerySet[Report]:
-    return scope_to_caller(Report.objects.all(), request, "session__kiosk").prefetch_related(
-        "deliveries"
-    )
+    return scope_to_caller(Report.objects.all(), request, "session__kiosk")
 
 
 class ReportListView(KioskAPIView, generics.ListAPIView):

@@ -1,4 +1,5 @@
-"""PDF reports of a session and their delivery per channel (e-mail with the PDF, SMS link)."""
+"""PDF reports of a session; their e-mail / SMS deliveries are rows of the one delivery log
+(`notifications.Delivery`, `source="report:<id>"`)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,11 @@ class Report(models.Model):
     data = models.JSONField(_("input data"), default=dict)
     file = models.FileField(_("PDF"), upload_to="reports/", blank=True)
     generation_attempts = models.PositiveSmallIntegerField(_("generation attempts"), default=0)
+    # The outbox of the generation: a worker claims the row (a lease) before rendering; the
+    # sweep queues it again when its message was lost, its lease lapsed or its retry is due.
+    lease_until = models.DateTimeField(_("rendering until"), null=True, blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    enqueued_at = models.DateTimeField(_("enqueued at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     generated_at = models.DateTimeField(_("generated at"), null=True, blank=True)
@@ -45,6 +51,13 @@ class Report(models.Model):
         verbose_name = _("report")
         verbose_name_plural = _("reports")
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                name="report_pending",
+                condition=models.Q(status="pending"),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.id}"
@@ -56,35 +69,8 @@ class DeliveryChannel(models.TextChoices):
 
 
 class DeliveryStatus(models.TextChoices):
+    """A report delivery as the API shows it (the row itself is a `notifications.Delivery`)."""
+
     PENDING = "pending", _("Pending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
-
-
-class ReportDelivery(models.Model):
-    """Delivery of one report over one channel, with its attempts and last error."""
-
-    report = models.ForeignKey(
-        Report, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("report")
-    )
-    channel = models.CharField(_("channel"), max_length=8, choices=DeliveryChannel.choices)
-    recipient = models.CharField(_("recipient"), max_length=254)
-    status = models.CharField(
-        _("status"), max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
-    )
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    last_error = models.TextField(_("last error"), blank=True)
-    provider_id = models.CharField(_("provider id"), max_length=200, blank=True)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-
-    class Meta:
-        verbose_name = _("report delivery")
-        verbose_name_plural = _("report deliveries")
-        ordering = ["report_id", "channel"]
-        constraints = [
-            models.UniqueConstraint(fields=["report", "channel"], name="report_delivery_unique")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.channel} {self.status}"

@@ -1,47 +1,50 @@
 """Reports: create, render (Django template → WeasyPrint PDF), store, deliver, sign links.
 
-Pipeline, each stage a Celery task on the `reports` queue (reports.tasks), each recorded on the
-`Report` / `ReportDelivery` rows and in the audit log: generate → e-mail (PDF attached) and SMS
-(signed link). A permanent `DeliveryError` is recorded without retry; a transient one retries.
+PostgreSQL holds the pipeline; Redis only carries it. The `Report` row (written with the request)
+is the outbox of the generation: a worker claims it with a lease before rendering, and the sweep
+(`sweep_reports`, every minute and at worker start) queues it again when its message was lost,
+its worker died or its retry is due. The transaction that stores the PDF writes the e-mail (PDF
+attached) and SMS (signed link) rows of the one delivery log (`notifications.Delivery`,
+`source="report:<id>"`), sent and retried there; their outcomes come back through
+`delivery_finished`, in the transaction that records them. Every step is in the audit log.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from audit.services import SYSTEM, Actor, record
-from core.jobs import enqueue, enqueue_on_commit
+from core.jobs import enqueue
+from core.sweeps import lease_free, lease_until
 from kiosk import metrics as kiosk_metrics
 from kiosk.models import Kiosk, Session, SessionStatus
-from notifications.channels import Attachment, DeliveryError, OutgoingMessage, get_channel
+from notifications import services as deliveries
+from notifications.models import Delivery
+from notifications.models import DeliveryStatus as SendStatus
 from payments.models import PaymentStatus
 from reports import metrics
-from reports.models import (
-    DeliveryChannel,
-    DeliveryStatus,
-    Report,
-    ReportDelivery,
-    ReportKind,
-    ReportStatus,
-)
+from reports.models import DeliveryChannel, DeliveryStatus, Report, ReportKind, ReportStatus
 
 log = logging.getLogger(__name__)
 
 GENERATE_TASK = "reports.tasks.generate_report"
+DELIVERY_SOURCE = "report"
+# Renderings per report (the first and three retries, 10 s, 20 s, 40 s apart) before it fails.
+MAX_GENERATION_ATTEMPTS = 4
 
 STATIC_DIR = Path(__file__).resolve().parent / "static" / "reports"
 LINK_SALT = "reports.download"
@@ -89,22 +92,18 @@ def create_report(
     if not session.payments.filter(status=PaymentStatus.SUCCEEDED).exists():
         raise ReportConflict("session is not paid")
     with transaction.atomic():
-        report = Report.objects.create(session=session, kind=kind, data=data)
-        if session.contact_email:
-            ReportDelivery.objects.create(
-                report=report, channel=DeliveryChannel.EMAIL, recipient=session.contact_email
-            )
-        if session.contact_phone:
-            ReportDelivery.objects.create(
-                report=report, channel=DeliveryChannel.SMS, recipient=session.contact_phone
-            )
+        report = Report.objects.create(
+            session=session, kind=kind, data=data, enqueued_at=timezone.now()
+        )
         actor.audit(
             "report.requested",
             owner_id=kiosk.owner_id,
             obj=report,
             summary={"kind": kind, "session": str(session.pk)},
         )
-        enqueue_on_commit(GENERATE_TASK, report_id=str(report.pk))
+        report_id = report.pk
+        transaction.on_commit(lambda: queue_generation(report_id))
+        transaction.on_commit(lambda: _finish_if_delivered(report_id))
     if kind == ReportKind.DIAGNOSTICS:
         _count_scan(session, data)
     return report
@@ -250,43 +249,102 @@ def render_pdf(report: Report) -> bytes:
     return pdf
 
 
-# --- Pipeline stages ---------------------------------------------------------------------------
+# --- Generation --------------------------------------------------------------------------------
 
 
-def generate(report_id: Any) -> bool:
-    """Render and store the PDF, then queue its deliveries. Safe to re-run (a stored PDF is
-    kept). Returns False when there was nothing to do."""
+def queue_generation(report_id: Any, countdown: float | None = None) -> None:
+    """Hand one report to the `reports` queue (safe to repeat: generation claims the row)."""
+    Report.objects.filter(pk=report_id).update(enqueued_at=timezone.now())
+    enqueue(GENERATE_TASK, report_id=str(report_id), countdown=countdown)
+
+
+def _claim_generation(report_id: Any) -> bool:
+    now = timezone.now()
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    return bool(
+        Report.objects.filter(lease_free(now=now), due, pk=report_id, status=ReportStatus.PENDING)
+        .exclude(file="", generation_attempts__gte=MAX_GENERATION_ATTEMPTS)
+        .update(
+            lease_until=lease_until(settings.REPORTS_GENERATION_LEASE_SECONDS, now),
+            generation_attempts=F("generation_attempts") + 1,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Generation:
+    """What one `generate()` call did; `retry_in` asks the caller to try again that much later."""
+
+    status: str  # "generated", "skipped", "retry" or "failed"
+    retry_in: float | None = None
+
+
+def generate(report_id: Any) -> Generation:
+    """Claim a pending report, render and store its PDF and, in the same transaction, record
+    its deliveries. Safe to re-run (a claimed or finished report is skipped; a stored PDF is
+    kept)."""
+    if not _claim_generation(report_id):
+        return Generation("skipped")
     report = Report.objects.select_related("session__kiosk__owner").get(pk=report_id)
-    if report.file:
-        _queue_deliveries(report)
-        return False
-    Report.objects.filter(pk=report.pk).update(generation_attempts=F("generation_attempts") + 1)
-    pdf = render_pdf(report)
+    pdf: bytes | None = None
+    if not report.file:
+        try:
+            pdf = render_pdf(report)
+        except Exception as exc:
+            return _generation_failed(report, f"{type(exc).__name__}: {exc}")
     with transaction.atomic():
-        report.file.save(f"{report.kind}-{report.pk}.pdf", ContentFile(pdf), save=False)
-        report.status = ReportStatus.GENERATED
-        report.generated_at = timezone.now()
-        report.failed_stage = ""
-        report.error = ""
-        report.save(
-            update_fields=["file", "status", "generated_at", "failed_stage", "error", "updated_at"]
+        locked = Report.objects.select_for_update().get(pk=report.pk)
+        if locked.status != ReportStatus.PENDING:
+            return Generation("skipped")  # our lease lapsed and another worker finished it
+        if pdf is not None:
+            locked.file.save(f"{locked.kind}-{locked.pk}.pdf", ContentFile(pdf), save=False)
+        locked.status = ReportStatus.GENERATED
+        locked.generated_at = locked.generated_at or timezone.now()
+        locked.failed_stage = ""
+        locked.error = ""
+        locked.lease_until = None
+        locked.next_attempt_at = None
+        locked.save(
+            update_fields=[
+                "file",
+                "status",
+                "generated_at",
+                "failed_stage",
+                "error",
+                "lease_until",
+                "next_attempt_at",
+                "updated_at",
+            ]
         )
-        record(
-            "report.generated",
-            owner_id=report.session.kiosk.owner_id,
-            obj=report,
-            summary={"kind": report.kind, "bytes": len(pdf)},
-        )
-        transaction.on_commit(lambda: _queue_deliveries(report))
-    metrics.REPORTS_GENERATED.labels(kind=report.kind).inc()
-    if not report.deliveries.exists():
+        if pdf is not None:
+            record(
+                "report.generated",
+                owner_id=report.session.kiosk.owner_id,
+                obj=locked,
+                summary={"kind": locked.kind, "bytes": len(pdf)},
+            )
+        locked.session = report.session
+        created = _record_deliveries(locked)
+    if pdf is not None:
+        metrics.REPORTS_GENERATED.labels(kind=report.kind).inc()
+    if not created and not report_deliveries(report.pk).exists():
         _finish_if_delivered(report.pk)
-    return True
+    return Generation("generated")
 
 
-def _queue_deliveries(report: Report) -> None:
-    for delivery in report.deliveries.filter(status=DeliveryStatus.PENDING):
-        enqueue("reports.tasks.deliver_report", report_id=str(report.pk), channel=delivery.channel)
+def _generation_failed(report: Report, error: str) -> Generation:
+    """Release the claim: a retry later, or the report failed after its last attempt."""
+    if report.generation_attempts >= MAX_GENERATION_ATTEMPTS:
+        fail_generation(report.pk, error)
+        return Generation("failed")
+    delay = 10.0 * 2 ** (report.generation_attempts - 1)
+    Report.objects.filter(pk=report.pk, status=ReportStatus.PENDING).update(
+        lease_until=None,
+        next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        error=error[:2000],
+    )
+    log.warning("report %s: rendering failed, retry in %.0f s: %s", report.pk, delay, error)
+    return Generation("retry", retry_in=delay)
 
 
 def fail_generation(report_id: Any, error: str) -> None:
@@ -296,7 +354,18 @@ def fail_generation(report_id: Any, error: str) -> None:
         report.status = ReportStatus.FAILED
         report.failed_stage = "generate"
         report.error = error[:2000]
-        report.save(update_fields=["status", "failed_stage", "error", "updated_at"])
+        report.lease_until = None
+        report.next_attempt_at = None
+        report.save(
+            update_fields=[
+                "status",
+                "failed_stage",
+                "error",
+                "lease_until",
+                "next_attempt_at",
+                "updated_at",
+            ]
+        )
         record(
             "report.failed",
             owner_id=report.session.kiosk.owner_id,
@@ -306,14 +375,79 @@ def fail_generation(report_id: Any, error: str) -> None:
     metrics.REPORTS_FAILED.labels(stage="generate").inc()
 
 
-def _message(report: Report, delivery: ReportDelivery) -> OutgoingMessage:
+def sweep_reports(limit: int = 500) -> int:
+    """Queue every pending report that is due and nobody renders: its queue message was lost
+    (a Redis flush), its worker died (the lease lapsed) or its retry time came. Returns how
+    many were queued. Safe to re-run."""
+    now = timezone.now()
+    lost = now - timedelta(seconds=settings.REPORTS_GENERATION_LEASE_SECONDS)
+    due = (
+        Report.objects.filter(lease_free(now=now), status=ReportStatus.PENDING)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=lost) | Q(next_attempt_at__lte=now))
+        .exclude(file="", generation_attempts__gte=MAX_GENERATION_ATTEMPTS)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    ids = list(due)
+    for report_id in ids:
+        queue_generation(report_id)
+    return len(ids)
+
+
+# --- Deliveries (rows of the one delivery log) -------------------------------------------------
+
+
+def delivery_source(report_id: Any) -> str:
+    return f"{DELIVERY_SOURCE}:{report_id}"
+
+
+def report_deliveries(report_id: Any) -> Any:
+    """The report's rows in the delivery log (one per channel)."""
+    return Delivery.objects.filter(source=delivery_source(report_id))
+
+
+def api_status(delivery: Delivery) -> str:
+    """A delivery as the reports API shows it: pending until sent or given up."""
+    if delivery.status == SendStatus.SENT:
+        return DeliveryStatus.SENT
+    if delivery.status == SendStatus.PERMANENTLY_FAILED:
+        return DeliveryStatus.FAILED
+    return DeliveryStatus.PENDING
+
+
+def _record_deliveries(report: Report) -> int:
+    """Write the report's e-mail and SMS rows (once per channel: keyed), queued after commit.
+    Call in the transaction that marks the report generated."""
+    session = report.session
+    recipients = [
+        (DeliveryChannel.EMAIL, session.contact_email),
+        (DeliveryChannel.SMS, session.contact_phone),
+    ]
+    created = 0
+    for channel, recipient in recipients:
+        if not recipient:
+            continue
+        created += len(
+            deliveries.queue_message(
+                channel=channel,
+                recipient=recipient,
+                template=f"report_{channel}",
+                owner_id=session.kiosk.owner_id,
+                source=delivery_source(report.pk),
+                dedup_key=f"{delivery_source(report.pk)}:{channel}",
+                **_message(report, channel),
+            )
+        )
+    return created
+
+
+def _message(report: Report, channel: str) -> dict[str, Any]:
     kiosk = report.session.kiosk
     link = download_url(report)
     label = "диагностики" if report.kind == ReportKind.DIAGNOSTICS else "проверки толщины ЛКП"
-    if delivery.channel == DeliveryChannel.EMAIL:
+    if channel == DeliveryChannel.EMAIL:
         assert report.file
-        with report.file.open("rb") as handle:
-            content = handle.read()
         text = render_to_string(
             "reports/email.txt",
             {
@@ -323,130 +457,107 @@ def _message(report: Report, delivery: ReportDelivery) -> OutgoingMessage:
                 "brand": kiosk.display_brand,
             },
         )
-        return OutgoingMessage(
-            recipient=delivery.recipient,
-            subject=f"Отчёт {label} — {kiosk.display_brand}",
-            text=text,
-            attachments=(Attachment(f"otchet-{report.kind}.pdf", content, "application/pdf"),),
-        )
-    return OutgoingMessage(recipient=delivery.recipient, text=f"Отчёт {label} готов: {link}")
+        return {
+            "subject": f"Отчёт {label} — {kiosk.display_brand}",
+            "text": text,
+            "attachments": [
+                {
+                    "filename": f"otchet-{report.kind}.pdf",
+                    "storage_name": report.file.name,
+                    "mimetype": "application/pdf",
+                }
+            ],
+        }
+    return {"text": f"Отчёт {label} готов: {link}"}
 
 
-class TransientDeliveryError(Exception):
-    """Retry later (the task retries with back-off, honouring `retry_after`)."""
-
-    def __init__(self, message: str, retry_after: float | None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-def deliver(report_id: Any, channel: str, *, final_attempt: bool) -> str:
-    """Send the report over one channel. Safe to re-run: a sent delivery is not sent again.
-    Raises `TransientDeliveryError` for a retryable failure unless `final_attempt`."""
+def delivery_finished(delivery: Delivery) -> None:
+    """The delivery log's handler for report rows: audit the outcome and move the report to
+    `delivered` (every channel sent) or `failed` (this channel gave up). Runs in the
+    transaction that records the outcome."""
+    report_id = delivery.source.partition(":")[2]
     report = Report.objects.select_related("session__kiosk").get(pk=report_id)
-    delivery = ReportDelivery.objects.get(report=report, channel=channel)
-    if delivery.status != DeliveryStatus.PENDING:
-        return delivery.status
-    ReportDelivery.objects.filter(pk=delivery.pk).update(attempts=F("attempts") + 1)
     owner_id = report.session.kiosk.owner_id
-    try:
-        result = get_channel(channel).send(_message(report, delivery))
-    except DeliveryError as exc:
-        if exc.permanent or final_attempt:
-            _fail_delivery(report, delivery, str(exc), permanent=exc.permanent)
-            return DeliveryStatus.FAILED
-        ReportDelivery.objects.filter(pk=delivery.pk).update(last_error=str(exc)[:2000])
-        raise TransientDeliveryError(str(exc), exc.retry_after) from exc
-    except ImproperlyConfigured as exc:
-        # The channel cannot be built (a provider without its credentials): retrying will not
-        # help, and the failure must show in the admin rather than leave the delivery pending.
-        _fail_delivery(report, delivery, f"configuration: {exc}", permanent=True)
-        return DeliveryStatus.FAILED
-    except Exception as exc:
-        # Anything else from a provider library: retried like a transient failure, and
-        # recorded as failed on the last attempt — never left pending.
-        error = f"{type(exc).__name__}: {exc}"
-        if final_attempt:
-            _fail_delivery(report, delivery, error, permanent=False)
-            return DeliveryStatus.FAILED
-        ReportDelivery.objects.filter(pk=delivery.pk).update(last_error=error[:2000])
-        raise TransientDeliveryError(error, None) from exc
-    with transaction.atomic():
-        ReportDelivery.objects.filter(pk=delivery.pk).update(
-            status=DeliveryStatus.SENT,
-            sent_at=timezone.now(),
-            provider_id=result.provider_id[:200],
-            last_error="",
-        )
+    if delivery.status == SendStatus.SENT:
         record(
             "report.delivered",
             owner_id=owner_id,
             obj=report,
-            summary={"channel": channel, "recipient": delivery.recipient},
+            summary={"channel": delivery.channel, "recipient": delivery.recipient},
         )
-    metrics.REPORTS_DELIVERED.labels(channel=channel).inc()
-    log.info("report %s sent by %s to %s", report.pk, channel, delivery.recipient)
-    _finish_if_delivered(report.pk)
-    return DeliveryStatus.SENT
-
-
-def _fail_delivery(report: Report, delivery: ReportDelivery, error: str, permanent: bool) -> None:
-    with transaction.atomic():
-        ReportDelivery.objects.filter(pk=delivery.pk).update(
-            status=DeliveryStatus.FAILED, last_error=error[:2000]
-        )
-        Report.objects.filter(pk=report.pk).update(
-            status=ReportStatus.FAILED,
-            failed_stage=delivery.channel,
-            error=error[:2000],
-            updated_at=timezone.now(),
-        )
-        record(
-            "report.failed",
-            owner_id=report.session.kiosk.owner_id,
-            obj=report,
-            summary={
-                "stage": delivery.channel,
-                "recipient": delivery.recipient,
-                "error": error[:500],
-                "permanent": permanent,
-            },
-        )
+        metrics.REPORTS_DELIVERED.labels(channel=delivery.channel).inc()
+        log.info("report %s sent by %s to %s", report.pk, delivery.channel, delivery.recipient)
+        _finish_if_delivered(report.pk)
+        return
+    permanent = not delivery.last_error.startswith("gave up")
+    Report.objects.filter(pk=report.pk).update(
+        status=ReportStatus.FAILED,
+        failed_stage=delivery.channel,
+        error=delivery.last_error[:2000],
+        updated_at=timezone.now(),
+    )
+    record(
+        "report.failed",
+        owner_id=owner_id,
+        obj=report,
+        summary={
+            "stage": delivery.channel,
+            "recipient": delivery.recipient,
+            "error": delivery.last_error[:500],
+            "permanent": permanent,
+        },
+    )
     metrics.REPORTS_FAILED.labels(stage=delivery.channel).inc()
     log.warning(
         "report %s: %s delivery to %s failed: %s",
         report.pk,
         delivery.channel,
         delivery.recipient,
-        error,
+        delivery.last_error,
     )
 
 
 def _finish_if_delivered(report_id: Any) -> None:
     with transaction.atomic():
         report = Report.objects.select_for_update().get(pk=report_id)
-        statuses = set(report.deliveries.values_list("status", flat=True))
-        if report.status == ReportStatus.GENERATED and statuses <= {DeliveryStatus.SENT}:
+        statuses = set(report_deliveries(report_id).values_list("status", flat=True))
+        if report.status == ReportStatus.GENERATED and statuses <= {SendStatus.SENT}:
             report.status = ReportStatus.DELIVERED
             report.delivered_at = timezone.now()
             report.save(update_fields=["status", "delivered_at", "updated_at"])
 
 
 def resend(report: Report, *, actor: Actor) -> None:
-    """Admin "resend": failed deliveries back to pending and the pipeline queued again."""
+    """Admin "resend": every delivery not sent — failed, still waiting or stuck with a dead
+    worker's claim — goes back to the queue now, and a report without its PDF is rendered again
+    (a failed one with fresh attempts). Safe to repeat."""
     with transaction.atomic():
-        report.deliveries.filter(status=DeliveryStatus.FAILED).update(
-            status=DeliveryStatus.PENDING, last_error=""
+        ids = list(
+            report_deliveries(report.pk)
+            .filter(deliveries.resendable())
+            .values_list("pk", flat=True)
         )
-        Report.objects.filter(pk=report.pk).update(
-            status=ReportStatus.GENERATED if report.file else ReportStatus.PENDING,
-            failed_stage="",
-            error="",
-        )
+        deliveries.resend(ids)
+        fields: dict[str, Any] = {"failed_stage": "", "error": "", "updated_at": timezone.now()}
+        if report.file:
+            fields["status"] = ReportStatus.GENERATED
+        else:
+            fields.update(
+                status=ReportStatus.PENDING,
+                generation_attempts=0,
+                lease_until=None,
+                next_attempt_at=None,
+            )
+        if report.status != ReportStatus.DELIVERED:
+            Report.objects.filter(pk=report.pk).exclude(
+                status=ReportStatus.PENDING, lease_until__gt=timezone.now()
+            ).update(**fields)
         actor.audit(
             "report.resend",
             owner_id=report.session.kiosk.owner_id,
             obj=report,
-            summary={"kind": report.kind},
+            summary={"kind": report.kind, "deliveries": len(ids)},
         )
-        enqueue_on_commit(GENERATE_TASK, report_id=str(report.pk))
+        report_id = report.pk
+        transaction.on_commit(lambda: queue_generation(report_id))
+        transaction.on_commit(lambda: _finish_if_delivered(report_id))

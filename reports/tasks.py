@@ -1,37 +1,22 @@
-"""Report pipeline tasks (routed to the `reports` queue): generate the PDF, deliver it."""
+"""Report pipeline task (routed to the `reports` queue): generate the PDF. Its e-mail and SMS
+go through the delivery log (`notifications.tasks.deliver_message`)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from celery import shared_task
 from django.conf import settings
 
 from reports import services
 
-
-@shared_task(bind=True, acks_late=True, max_retries=3)
-def generate_report(self: Any, *, report_id: str) -> bool:
-    """Render and store the PDF, then queue its deliveries. Safe to re-run."""
-    try:
-        return services.generate(report_id)
-    except Exception as exc:
-        if self.request.retries >= self.max_retries:
-            services.fail_generation(report_id, f"{type(exc).__name__}: {exc}")
-            return False
-        raise self.retry(exc=exc, countdown=10 * 2**self.request.retries) from exc
+# The hard limit stays below the generation lease, so a lease never lapses under a live render.
+_LEASE = settings.REPORTS_GENERATION_LEASE_SECONDS
 
 
-@shared_task(bind=True, acks_late=True)
-def deliver_report(self: Any, *, report_id: str, channel: str) -> str:
-    """Send the report over one channel (e-mail with the PDF, SMS with the link). Safe to
-    re-run; transient failures retry with back-off, permanent ones are recorded once."""
-    max_attempts = settings.REPORTS_MAX_DELIVERY_ATTEMPTS
-    try:
-        return services.deliver(
-            report_id, channel, final_attempt=self.request.retries + 1 >= max_attempts
-        )
-    except services.TransientDeliveryError as exc:
-        base = settings.REPORTS_RETRY_BASE_SECONDS
-        countdown = exc.retry_after or min(600, base * 2**self.request.retries)
-        raise self.retry(exc=exc, countdown=countdown, max_retries=max_attempts) from exc
+@shared_task(acks_late=True, soft_time_limit=_LEASE * 3 // 4, time_limit=_LEASE * 9 // 10)
+def generate_report(*, report_id: str) -> str:
+    """Render and store the PDF, then record its deliveries. Safe to re-run (claimed row);
+    a failure is retried from the row (`next_attempt_at`), by this queue or the sweep."""
+    outcome = services.generate(report_id)
+    if outcome.retry_in is not None:
+        services.queue_generation(report_id, countdown=outcome.retry_in)
+    return outcome.status

@@ -1,5 +1,6 @@
 """What staff hear about tasks: the Telegram notices of restock tasks created, extended,
-completed or cancelled. Called after commit, with ids only; a failure to notify is logged, never
+completed or cancelled. Called inside the transaction of the change (their delivery rows commit
+with it), with ids only; a failure to notify is logged, never
 raised into the task flow."""
 
 from __future__ import annotations

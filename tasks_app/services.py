@@ -9,7 +9,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 from django.db import connection, transaction
@@ -52,8 +51,8 @@ def evaluate_restock(
     An ingredient is critical when its machine row is at or below its critical level, or when an
     ingredient of the terminal's recipes has no machine row at all ("not configured"). At most one
     open restock task exists per terminal (a partial unique index); items that become critical
-    while it is open are added to it. Notifications go out after commit. Runs inside the caller's
-    transaction; safe to re-run (a second run finds nothing new).
+    while it is open are added to it. Notification rows are written in the same transaction.
+    Runs inside the caller's transaction; safe to re-run (a second run finds nothing new).
     """
     terminal_ids = sorted(set(terminal_ids))
     outcome = RestockOutcome()
@@ -93,15 +92,13 @@ def evaluate_restock(
         task_id = _insert_open_task(owner_id, terminal_id, assignees.get(terminal_id), details)
         if task_id is not None:
             outcome.created.append(task_id)
-            transaction.on_commit(partial(notices.restock_task_created, task_id=task_id))
+            notices.restock_task_created(task_id=task_id)
             continue
         added = _extend_open_task(terminal_id, needed, missing)
         if added:
             task = added[0]
             outcome.extended[task] = added[1]
-            transaction.on_commit(
-                partial(notices.restock_task_items_added, task_id=task, added_items=added[1])
-            )
+            notices.restock_task_items_added(task_id=task, added_items=added[1])
     return outcome
 
 
@@ -202,8 +199,8 @@ def create_manual_task(
     comment: str,
     created_by_id: int | None,
 ) -> Task:
-    """Create a task by hand and notify after commit. A terminal has at most one open restock
-    task: asking for a second one is a conflict naming the open one."""
+    """Create a task by hand and notify (rows in the same transaction). A terminal has at most
+    one open restock task: asking for a second one is a conflict naming the open one."""
     with transaction.atomic():
         open_task = (
             Task.objects.filter(
@@ -228,7 +225,7 @@ def create_manual_task(
             comment=comment,
             created_by_id=created_by_id,
         )
-        transaction.on_commit(partial(notices.restock_task_created, task_id=task.pk))
+        notices.restock_task_created(task_id=task.pk)
     return task
 
 
@@ -236,8 +233,8 @@ def complete_task(task_id: int, updated_stock: dict[str, Decimal], *, user_id: i
     """Complete a task. A restock task needs the new machine stock per ingredient (absolute,
     machine rows only); a manual one must raise at least one ingredient, an automatic one must
     lift every submitted ingredient that was critical above its critical level. Logs
-    `restock_task` rows, resets the terminal's sales counter and notifies after commit. A second
-    call finds the task finished (409)."""
+    `restock_task` rows, resets the terminal's sales counter and notifies in the same
+    transaction. A second call finds the task finished (409)."""
     with transaction.atomic():
         task = Task.objects.select_for_update().get(pk=task_id)
         if task.status != TaskStatus.PENDING:
@@ -249,15 +246,13 @@ def complete_task(task_id: int, updated_stock: dict[str, Decimal], *, user_id: i
 
 
 def _mark_completed(task: Task, user_id: int | None) -> None:
-    """Close a locked open task: the terminal's sales counter restarts; notify after commit."""
+    """Close a locked open task: the terminal's sales counter restarts; notify in it."""
     Terminal.objects.filter(pk=task.terminal_id).update(sales_since_cleaning=0)
     task.status = TaskStatus.COMPLETED
     task.completed_at = timezone.now()
     task.completed_by_id = user_id
     task.save(update_fields=["status", "completed_at", "completed_by"])
-    transaction.on_commit(
-        partial(notices.task_completed, task_id=task.pk, completed_by_user_id=user_id)
-    )
+    notices.task_completed(task_id=task.pk, completed_by_user_id=user_id)
 
 
 def _apply_restock(task: Task, updated_stock: dict[str, Decimal], user_id: int | None) -> None:
@@ -332,14 +327,12 @@ def close_task_by_staff(task_id: int, *, user: Any, request: Any = None) -> bool
                 obj=task,
                 request=request,
             )
-            transaction.on_commit(
-                partial(notices.task_completed, task_id=task_id, completed_by_user_id=user.pk)
-            )
+            notices.task_completed(task_id=task_id, completed_by_user_id=user.pk)
     return bool(closed)
 
 
 def cancel_task(task_id: int, *, user_id: int | None) -> Task:
-    """Cancel an open task (kept for analytics) and tell its assignee after commit."""
+    """Cancel an open task (kept for analytics) and tell its assignee (in the same transaction)."""
     with transaction.atomic():
         task = Task.objects.select_for_update().get(pk=task_id)
         if task.status != TaskStatus.PENDING:
@@ -347,9 +340,7 @@ def cancel_task(task_id: int, *, user_id: int | None) -> Task:
         task.status = TaskStatus.CANCELLED
         task.cancelled_at = timezone.now()
         task.save(update_fields=["status", "cancelled_at"])
-        transaction.on_commit(
-            partial(notices.task_cancelled, task_id=task.pk, cancelled_by_user_id=user_id)
-        )
+        notices.task_cancelled(task_id=task.pk, cancelled_by_user_id=user_id)
     return task
 
 

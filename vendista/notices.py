@@ -1,6 +1,7 @@
 """What the operators hear about owners' Vendista accounts: an owner stopped for an unpaid
-account (402), reactivated, or an operation that failed. Called after commit, with ids only; a
-failure to notify is logged, never raised into the import flow."""
+account (402), reactivated, or an operation that failed. Called inside the transaction of the
+change (their rows commit with it), with ids only; a failure to notify is logged, never raised
+into the import flow."""
 
 from __future__ import annotations
 

@@ -37,6 +37,9 @@ class OutgoingMessage:
     subject: str = ""
     html: bool = False
     attachments: tuple[Attachment, ...] = field(default_factory=tuple)
+    # The same on every attempt of one delivery (`delivery-<id>`): where a transport has a
+    # message identity (an e-mail's Message-ID), a repeat after a crash carries the same one.
+    key: str = ""
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,9 @@ class SmtpEmailChannel:
     def send(self, message: OutgoingMessage) -> SendResult:
         address = _checked_address(message.recipient)
         plain, html = _bodies(message)
-        message_id = make_msgid(domain=_sender_domain(self.from_email))
+        domain = _sender_domain(self.from_email)
+        # A repeat after a crash keeps its Message-ID, so mail clients can collapse the copy.
+        message_id = f"<vk-{message.key}@{domain}>" if message.key else make_msgid(domain=domain)
         connection = self._connection()
         email = EmailMultiAlternatives(
             subject=message.subject,

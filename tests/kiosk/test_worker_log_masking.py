@@ -19,8 +19,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.files.base import ContentFile
 
-from reports.models import Report, ReportDelivery
-from reports.tasks import deliver_report
+from reports.models import Report
+from reports.tasks import generate_report
 from tests.helpers.kiosk import THICKNESS, make_kiosk, paid_session, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -40,8 +40,8 @@ def _database_url() -> str:
 
 @pytest.fixture
 def worker_log(tmp_path, redis_client) -> Iterator[Callable[[], str]]:
-    """A worker subprocess on the `reports` and `default` queues; yields a function that stops
-    it and returns everything it wrote."""
+    """A worker subprocess on the `reports`, `notifications` and `default` queues; yields a
+    function that stops it and returns everything it wrote."""
     out = tmp_path / "worker.log"
     env = {
         **os.environ,
@@ -54,7 +54,7 @@ def worker_log(tmp_path, redis_client) -> Iterator[Callable[[], str]]:
     }
     command = [
         sys.executable, "-m", "celery", "-A", "celery_app", "worker", "-l", "info",
-        "-P", "solo", "-Q", "reports,default", "-n", f"pii-{uuid.uuid4().hex[:8]}@%h",
+        "-P", "solo", "-Q", "reports,notifications,default", "-n", f"pii-{uuid.uuid4().hex[:8]}@%h",
         "--without-mingle", "--without-gossip", "--without-heartbeat",
         "-I", "tests.helpers.worker_logging",
     ]  # fmt: skip
@@ -84,10 +84,8 @@ def test_report_delivery_lines_are_masked_in_worker_output(worker_log, settings,
     session = paid_session(k, email=EMAIL, phone=PHONE)
     report = Report.objects.create(session=session, kind="thickness", data=THICKNESS)
     report.file.save("report.pdf", ContentFile(b"%PDF-1.4\n%%EOF\n"))
-    Report.objects.filter(pk=report.pk).update(status="generated")
-    for channel, recipient in (("email", EMAIL), ("sms", PHONE)):
-        ReportDelivery.objects.create(report=report, channel=channel, recipient=recipient)
-        deliver_report.delay(report_id=str(report.pk), channel=channel)
+    # A stored PDF is kept: the task records the e-mail and SMS deliveries, the worker sends them.
+    generate_report.delay(report_id=str(report.pk))
 
     wait_for(lambda: Report.objects.get(pk=report.pk).status == "delivered", timeout=30)
     output = worker_log()

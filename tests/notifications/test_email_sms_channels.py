@@ -95,6 +95,20 @@ def test_smtp_delivers_russian_text_and_pdf_attachment(smtp_server) -> None:
     assert attachments[0].get_content() == PDF
 
 
+def test_smtp_repeat_of_one_delivery_keeps_its_message_id(smtp_server) -> None:
+    first = SmtpEmailChannel().send(_report_message(key="delivery-42"))
+    again = SmtpEmailChannel().send(_report_message(key="delivery-42"))
+    other = SmtpEmailChannel().send(_report_message())
+
+    assert first.provider_id == again.provider_id == "<vk-delivery-42@vk.example>"
+    assert other.provider_id != first.provider_id
+    ids = [
+        message_from_bytes(raw, policy=policy.default)["Message-ID"]
+        for _, raw in smtp_server.received
+    ]
+    assert ids == [first.provider_id, first.provider_id, other.provider_id]
+
+
 def test_smtp_html_message_carries_plain_and_html_parts(smtp_server) -> None:
     SmtpEmailChannel().send(
         OutgoingMessage(

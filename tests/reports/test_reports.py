@@ -14,8 +14,9 @@ from pypdf import PdfReader
 
 from audit.models import AuditEntry
 from kiosk.models import Session
+from notifications.models import Delivery
 from reports import services
-from reports.models import Report, ReportDelivery
+from reports.models import Report
 from tests.helpers.kiosk import THICKNESS, make_kiosk, paid_session
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +30,7 @@ def test_thickness_report_has_verdicts_by_threshold(redis_client, settings, tmp_
         "/api/reports/thickness", {"session_id": str(session.pk), **THICKNESS}, format="json"
     )
     assert response.status_code == 202, response.content
-    assert services.generate(response.json()["id"]) is True
+    assert services.generate(response.json()["id"]).status == "generated"
     report = Report.objects.get(pk=response.json()["id"])
     assert report.status == "generated"
     text = " ".join(
@@ -38,7 +39,7 @@ def test_thickness_report_has_verdicts_by_threshold(redis_client, settings, tmp_
     assert "Капот 118 заводское покрытие" in text
     assert "Передняя левая дверь 240 перекрашено" in text
     assert "Крыша 520 шпаклёвка" in text
-    assert services.generate(report.pk) is False  # re-run keeps the stored PDF
+    assert services.generate(report.pk).status == "skipped"  # a re-run does nothing again
 
 
 def test_signed_link_expires(redis_client, settings, tmp_path) -> None:
@@ -71,22 +72,63 @@ def test_unpaid_or_wrong_kind_session_gets_no_report(redis_client) -> None:
     assert not Report.objects.exists()
 
 
-def test_admin_resend_requeues_failed_deliveries_and_is_audited(redis_client, client) -> None:
+@pytest.mark.parametrize(
+    ("status", "claimed_ago_s"),
+    [("permanently_failed", None), ("failed", None), ("queued", None), ("sending", 3600)],
+)
+def test_admin_resend_requeues_failed_pending_and_stuck_deliveries_and_is_audited(
+    redis_client, client, django_capture_on_commit_callbacks, status: str, claimed_ago_s: int | None
+) -> None:
     k = make_kiosk()
     report = Report.objects.create(
         session=paid_session(k), kind="thickness", data=THICKNESS, status="failed"
     )
-    ReportDelivery.objects.create(
-        report=report, channel="sms", recipient="+79161234567", status="failed", last_error="x"
+    claimed_at = timezone.now() - timedelta(seconds=claimed_ago_s) if claimed_ago_s else None
+    delivery = Delivery.objects.create(
+        channel="sms",
+        recipient="+79161234567",
+        template="report_sms",
+        text="x",
+        group_key="g1",
+        source=services.delivery_source(report.pk),
+        status=status,
+        claimed_at=claimed_at,
+        next_attempt_at=timezone.now() + timedelta(hours=1) if status == "failed" else None,
+        last_error="x",
     )
     admin = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
     client.force_login(admin)
-    response = client.post(
-        "/admin/reports/report/",
-        {"action": "resend", "_selected_action": [str(report.pk)]},
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/admin/reports/report/",
+            {"action": "resend", "_selected_action": [str(report.pk)]},
+        )
     assert response.status_code == 302
-    assert ReportDelivery.objects.get(report=report).status == "pending"
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.claimed_at, delivery.next_attempt_at) == (
+        "queued",
+        None,
+        None,
+    )
+    assert delivery.enqueued_at is not None  # handed to the queue at once, not at the next sweep
     assert Report.objects.get(pk=report.pk).status == "pending"
     entry = AuditEntry.objects.get(action="report.resend")
     assert entry.actor_user == admin
+
+
+def test_resend_leaves_a_delivery_being_sent_now_alone(redis_client) -> None:
+    k = make_kiosk()
+    report = Report.objects.create(session=paid_session(k), kind="thickness", data=THICKNESS)
+    delivery = Delivery.objects.create(
+        channel="sms",
+        recipient="+79161234567",
+        template="report_sms",
+        text="x",
+        group_key="g2",
+        source=services.delivery_source(report.pk),
+        status="sending",
+        claimed_at=timezone.now(),
+    )
+    services.resend(report, actor=services.SYSTEM)
+    delivery.refresh_from_db()
+    assert delivery.status == "sending"

@@ -5,7 +5,6 @@ staff reset brings it back."""
 from __future__ import annotations
 
 import logging
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -92,13 +91,8 @@ def mark_invalid_credentials(owner_id: int, reason: str) -> None:
             .update(token_status=TokenStatus.INVALID_CREDS, updated_at=timezone.now())
         )
         if changed:
-            transaction.on_commit(
-                partial(
-                    notices.operation_failed,
-                    owner_id=owner_id,
-                    context="vendista.credentials",
-                    error=reason,
-                )
+            notices.operation_failed(
+                owner_id=owner_id, context="vendista.credentials", error=reason
             )
 
 
@@ -121,9 +115,7 @@ def mark_payment_required(owner_id: int, *, source: str, error: str) -> bool:
                 object_id=owner_id,
                 summary={"source": source, "error": error[:200]},
             )
-            transaction.on_commit(
-                partial(notices.payment_required, owner_id=owner_id, source=source, error=error)
-            )
+            notices.payment_required(owner_id=owner_id, source=source, error=error)
     if not changed:
         logger.info("vendista 402 for owner %s again (already suspended)", owner_id)
     return bool(changed)
@@ -160,7 +152,7 @@ def reactivate(
             request=request,
         )
         if changed:
-            transaction.on_commit(partial(notices.owner_reactivated, owner_id=owner_id))
+            notices.owner_reactivated(owner_id=owner_id)
     return bool(changed)
 
 
