@@ -89,7 +89,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description=_("Send the selected failed deliveries again"))
+    @admin.action(description=_("Send the selected deliveries again (failed, waiting or stuck)"))
     def resend_failed(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         count = services.resend(queryset.values_list("pk", flat=True))
         self.message_user(

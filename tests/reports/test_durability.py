@@ -10,7 +10,8 @@ every minute; the workers run with short leases (seconds, production: minutes).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -69,8 +70,8 @@ def _request(k: KioskClient, kind: str = "thickness") -> Report:
     return Report.objects.get(pk=response.json()["id"])
 
 
-def _sweep_until(done, timeout: float = 90.0):  # type: ignore[no-untyped-def]
-    def check():  # type: ignore[no-untyped-def]
+def _sweep_until(done: Callable[[], Any], timeout: float = 90.0) -> Any:
+    def check() -> Any:
         sweep_due_work.delay()  # what beat queues every minute
         return done()
 
