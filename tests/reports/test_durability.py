@@ -11,9 +11,11 @@ every minute; the workers run with short leases (seconds, production: minutes).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from core.tasks import sweep_due_work
 from notifications.models import Delivery, OutboxMessage
@@ -228,3 +230,16 @@ def test_a_worker_killed_between_send_and_mark_sends_at_most_once_more(
     assert len(smsc.sent()) == 2
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == ("sent", 2)
+
+
+def test_a_worker_starting_after_an_outage_sweeps_at_once(env, workers, redis_client) -> None:
+    k = make_kiosk()
+    report = _request(k)
+    redis_client.flushdb()
+    # The outage lasted longer than the lease: the report's message is long overdue.
+    Report.objects.filter(pk=report.pk).update(enqueued_at=timezone.now() - timedelta(hours=1))
+
+    _start(workers, env, "default,reports,notifications")
+    # No beat here: only the worker's own start-up sweep can bring the report back.
+    _wait_for(lambda: Report.objects.get(pk=report.pk).status == "delivered", timeout=90)
+    assert OutboxMessage.objects.count() == 2
