@@ -58,10 +58,6 @@ class Migration(migrations.Migration):
             field=models.DateTimeField(blank=True, null=True, verbose_name="enqueued at"),
         ),
         migrations.RunPython(move_report_deliveries, migrations.RunPython.noop),
-        migrations.RemoveField(
-            model_name="reportdelivery",
-            name="report",
-        ),
         migrations.AddField(
             model_name="report",
             name="lease_until",
