@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import redis
 import requests
 
 from core.clock import MOSCOW
@@ -320,6 +321,9 @@ class VendistaClient:
                 self._limiter.acquire(self._buckets, timeout=self.rate_timeout)
             except RateLimitTimeout as exc:
                 raise VendistaUnavailable(f"{path}: our Vendista rate limit is busy") from exc
+            except redis.RedisError as exc:
+                # The shared limit lives in Redis: while Redis is away, the call is transient.
+                raise VendistaUnavailable(f"{path}: our rate limit is unreachable") from exc
             self.requests_made += 1
             try:
                 response = self._session.get(

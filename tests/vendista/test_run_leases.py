@@ -34,7 +34,7 @@ def owner(sandbox, shop):
     return owner
 
 
-def kill_after_page(pages: int):  # type: ignore[no-untyped-def]
+def kill_after_page(pages: int):
     def progress(run: ImportRun) -> None:
         if run.pages_done >= pages:
             raise Killed
@@ -49,7 +49,7 @@ def age(run_id: int, seconds: float) -> None:
     )
 
 
-def queued_runs(redis_client) -> list[str]:  # type: ignore[no-untyped-def]
+def queued_runs(redis_client) -> list[str]:
     return [
         json.loads(raw)["headers"]["kwargsrepr"] for raw in redis_client.lrange("imports", 0, -1)
     ]
