@@ -1,7 +1,9 @@
 """The periodic schedule, defined in code (Europe/Moscow crontabs).
 
-At beat start django-celery-beat's DatabaseScheduler writes these entries into its tables, where
-staff can pause or re-time them in the admin; a restart restores the definitions below.
+At beat start the scheduler (`core.beat.LeaderScheduler`, over django-celery-beat's tables) creates
+each entry below that does not exist yet. From then on the admin owns its timing, its enabled flag
+and its expiry: edits survive restarts. The code keeps owning what an entry runs (task, arguments,
+queue), refreshed at every start. `expire_seconds` drops a tick nobody ran in time.
 Each capability adds its own entries here.
 """
 
@@ -26,82 +28,87 @@ SCHEDULE: dict[str, dict[str, Any]] = {
     "clear-expired-web-sessions": {
         "task": "core.tasks.clear_expired_web_sessions",
         "schedule": moscow_crontab(minute="30", hour="3"),
-        "options": {"expires": 3600},
+        "options": {"expire_seconds": 3600},
     },
     # --- Coffee points (Vendista) ---
     "vendista-import-15min": {
         "task": "vendista.tasks.schedule_imports",
         "schedule": moscow_crontab(minute="*/15"),
         "kwargs": {"window": "last_24h", "trigger": "schedule_15min"},
-        "options": {"expires": 600},
+        "options": {"expire_seconds": 600},
+    },
+    "vendista-resume-stalled-runs": {
+        "task": "vendista.tasks.resume_stalled_runs",
+        "schedule": moscow_crontab(minute="*"),
+        "options": {"expire_seconds": 55},
     },
     "vendista-terminal-sync-15min": {
         "task": "vendista.tasks.schedule_terminal_syncs",
         "schedule": moscow_crontab(minute="*/15"),
-        "options": {"expires": 600},
+        "options": {"expire_seconds": 600},
     },
     "vendista-import-daily": {
         "task": "vendista.tasks.schedule_imports",
         "schedule": moscow_crontab(minute="0", hour="3"),
         "kwargs": {"window": "previous_day_and_today", "trigger": "schedule_daily"},
-        "options": {"expires": 3600},
+        "options": {"expire_seconds": 3600},
     },
     "vendista-import-weekly": {
         "task": "vendista.tasks.schedule_imports",
         "schedule": moscow_crontab(minute="0", hour="5", day_of_week="sun"),
         "kwargs": {"window": "last_7_days", "trigger": "schedule_weekly"},
-        "options": {"expires": 3600},
+        "options": {"expire_seconds": 3600},
     },
     "vendista-payment-check": {
         "task": "vendista.tasks.check_payment_statuses",
         "schedule": moscow_crontab(minute="0", hour="4"),
-        "options": {"expires": 3600},
+        "options": {"expire_seconds": 3600},
     },
     "vendista-purge-old-runs": {
         "task": "vendista.tasks.purge_old_import_runs",
         "schedule": moscow_crontab(minute="45", hour="4"),
-        "options": {"expires": 3600},
+        "options": {"expire_seconds": 3600},
     },
     "tasks-hide-finished": {
         "task": "tasks_app.tasks.hide_finished_tasks",
         "schedule": moscow_crontab(minute="59", hour="23"),
-        "options": {"expires": 3600},
+        "options": {"expire_seconds": 3600},
     },
     # --- Kiosks, payments and reports ---
     "expire-kiosk-sessions": {
         "task": "kiosk.tasks.expire_sessions",
         "schedule": moscow_crontab(minute="*"),
-        "options": {"expires": 55},
+        "options": {"expire_seconds": 55},
     },
     "expire-payment-intents": {
         "task": "payments.tasks.expire_payment_intents",
         "schedule": moscow_crontab(minute="*"),
-        "options": {"expires": 55},
+        "options": {"expire_seconds": 55},
     },
     "sweep-due-dev-payments": {
         "task": "payments.tasks.sweep_due_dev_intents",
         "schedule": moscow_crontab(minute="*"),
-        "options": {"expires": 55},
+        "options": {"expire_seconds": 55},
     },
     "poll-pending-payments": {
         "task": "payments.tasks.poll_payment_intents",
         "schedule": moscow_crontab(minute="*"),
-        "options": {"expires": 55},
+        "options": {"expire_seconds": 55},
     },
     "send-inventory-digest": {
         "task": "inventory.tasks.send_inventory_digest",
         "schedule": moscow_crontab(minute="0"),
-        "options": {"expires": 3000},
+        "options": {"expire_seconds": 3000},
     },
     # Re-queues every unit of work PostgreSQL holds that is due and not claimed (core.sweeps).
     "sweep-due-work": {
         "task": "core.tasks.sweep_due_work",
         "schedule": moscow_crontab(minute="*"),
-        "options": {"expires": 55},
+        "options": {"expire_seconds": 55},
     },
     "purge-old-notification-records": {
         "task": "notifications.tasks.purge_old_notification_records",
         "schedule": moscow_crontab(minute="40", hour="4"),
-        "options": {"expires": 3600},
+        "options": {"expire_seconds": 3600},
     },
 }

@@ -217,6 +217,8 @@ HEALTHZ_CELERY_TIMEOUT = env_float("HEALTHZ_CELERY_TIMEOUT", 1.0, minimum=0.1)
 # --- Celery ------------------------------------------------------------------------------------
 
 CELERY_BROKER_URL = REDIS_URL
+# kombu's Redis transport, fixed so a worker outlives a Redis restart mid-task (see core/broker.py).
+CELERY_BROKER_TRANSPORT = "core.broker:Transport"
 CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -253,7 +255,10 @@ CELERY_TASK_ROUTES = {
     "inventory.tasks.send_inventory_digest": {"queue": "notifications"},
     "reports.tasks.*": {"queue": "reports"},
 }
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's database scheduler behind a Redis leader lock: a second beat waits as a
+# standby and takes over within ~1.3 x BEAT_LEADER_TTL seconds of the leader's death.
+CELERY_BEAT_SCHEDULER = "core.scheduler:LeaderScheduler"
+BEAT_LEADER_TTL = env_int("BEAT_LEADER_TTL", 30, minimum=2)
 CELERY_BEAT_SCHEDULE = beat.SCHEDULE
 DJANGO_CELERY_BEAT_TZ_AWARE = True
 
@@ -273,12 +278,22 @@ VENDISTA_TIMEOUT = env_float("VENDISTA_TIMEOUT", 30.0, minimum=1)
 # Attempts per request on 5xx, timeouts and 429 before the run fails.
 VENDISTA_MAX_ATTEMPTS = env_int("VENDISTA_MAX_ATTEMPTS", 5, minimum=1)
 VENDISTA_BACKOFF_BASE = env_float("VENDISTA_BACKOFF_BASE", 2.0, minimum=0)
-# Seconds an owner's import lock lives without progress (a killed worker frees it this late).
+# Seconds an owner's import lock lives without a heartbeat (a killed or frozen worker frees it
+# this late); the running import extends it every quarter of this from a heartbeat thread.
 VENDISTA_LOCK_TTL = env_int("VENDISTA_LOCK_TTL", 120, minimum=5)
+# The longest single wait inside one Vendista call (Retry-After, our shared rate limit): longer
+# asks fail the request as transient (the task retries later) instead of sleeping.
+VENDISTA_MAX_WAIT = env_float("VENDISTA_MAX_WAIT", 60.0, minimum=0.1)
+if VENDISTA_MAX_WAIT >= VENDISTA_LOCK_TTL:
+    raise EnvError("VENDISTA_MAX_WAIT", "must be shorter than VENDISTA_LOCK_TTL")
 # Seconds a run waits before trying again while another run of the same owner holds the lock.
 VENDISTA_BUSY_RETRY_SECONDS = env_float("VENDISTA_BUSY_RETRY_SECONDS", 15.0, minimum=0.1)
-# A queued/running run with no progress for this long is abandoned and may be queued again.
-VENDISTA_RUN_STALE_AFTER = env_int("VENDISTA_RUN_STALE_AFTER", 1800, minimum=30)
+# A queued/running run with no heartbeat for this long (at least the lock TTL) was interrupted:
+# the next tick or the minute sweep queues it again, resuming after its last committed page.
+VENDISTA_RUN_STALE_AFTER = env_int("VENDISTA_RUN_STALE_AFTER", 180, minimum=5)
+# Interruptions of one run before an admin alert, and before the run is given up (failed).
+VENDISTA_RUN_ALERT_ATTEMPTS = env_int("VENDISTA_RUN_ALERT_ATTEMPTS", 3, minimum=1)
+VENDISTA_RUN_MAX_ATTEMPTS = env_int("VENDISTA_RUN_MAX_ATTEMPTS", 8, minimum=1)
 
 # --- Notifications -----------------------------------------------------------------------------
 

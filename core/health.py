@@ -24,13 +24,34 @@ def check_database() -> Check:
     return {}
 
 
+# What a Redis that carries the Celery broker needs (docs/operations.md, "Redis").
+BROKER_REDIS_SETTINGS = {
+    "appendonly": "yes",
+    "appendfsync": "everysec",
+    "maxmemory-policy": "noeviction",
+}
+
+
 def check_redis() -> Check:
+    """Ping, and report the persistence and eviction settings (`broker_settings_ok` is False
+    when one differs from what the broker needs, or null when CONFIG is not allowed)."""
     client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
     try:
         client.ping()
+        found: dict[str, str] | None
+        try:
+            found = {}
+            for name in BROKER_REDIS_SETTINGS:
+                value = client.config_get(name).get(name)
+                found[name] = value.decode() if isinstance(value, bytes) else str(value)
+        except redis.ResponseError:  # CONFIG disabled (managed Redis): cannot tell
+            found = None
     finally:
         client.close()
-    return {}
+    if found is None:
+        return {"settings": None, "broker_settings_ok": None}
+    ok = all(found[name] == wanted for name, wanted in BROKER_REDIS_SETTINGS.items())
+    return {"settings": found, "broker_settings_ok": ok}
 
 
 def check_celery() -> Check:

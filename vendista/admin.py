@@ -20,7 +20,7 @@ from vendista.models import (
     Transaction,
     VendistaAccount,
 )
-from vendista.services import accounts
+from vendista.services import accounts, recovery
 from vendista.services.runs import enqueue
 
 
@@ -223,6 +223,12 @@ class ImportRunAdmin(admin.ModelAdmin):
     search_fields = ["=id", "owner__name", "error"]
     date_hierarchy = "created_at"
     list_select_related = ["owner"]
+    actions = ["cancel_runs"]
+
+    @admin.action(description=_("Cancel the selected queued or running runs"))
+    def cancel_runs(self, request: HttpRequest, queryset: QuerySet[ImportRun]) -> None:
+        cancelled = sum(recovery.cancel_run(run.pk, by=request.user) for run in queryset)
+        self.message_user(request, _("%d run(s) cancelled.") % cancelled)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [field.name for field in ImportRun._meta.fields]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import redis
 import requests
 
 from core.clock import MOSCOW
@@ -198,6 +199,7 @@ class VendistaClient:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rate_timeout: float | None = None,
+        max_wait: float | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
@@ -213,9 +215,13 @@ class VendistaClient:
         self.page_size = max(1, min(page_size, MAX_PAGE_SIZE))
         self._session = session or requests.Session()
         self._sleep = sleep
-        # Longest wait for our own shared rate limit (None: as long as it takes, as workers do);
-        # a caller with a person waiting sets it and gets VendistaUnavailable instead.
-        self.rate_timeout = rate_timeout
+        # The longest single wait (Retry-After, backoff, our shared rate limit; None: as long as
+        # it takes): a caller holding a lease, or with a person waiting, sets it and a longer
+        # ask fails as VendistaUnavailable instead.
+        self.max_wait = max_wait
+        self.rate_timeout: float | None = rate_timeout
+        if max_wait is not None:
+            self.rate_timeout = max_wait if rate_timeout is None else min(rate_timeout, max_wait)
         self.requests_made = 0
         self.refreshes = 0
 
@@ -315,6 +321,9 @@ class VendistaClient:
                 self._limiter.acquire(self._buckets, timeout=self.rate_timeout)
             except RateLimitTimeout as exc:
                 raise VendistaUnavailable(f"{path}: our Vendista rate limit is busy") from exc
+            except redis.RedisError as exc:
+                # The shared limit lives in Redis: while Redis is away, the call is transient.
+                raise VendistaUnavailable(f"{path}: our rate limit is unreachable") from exc
             self.requests_made += 1
             try:
                 response = self._session.get(
@@ -365,6 +374,9 @@ class VendistaClient:
         delay = self.backoff_base * (2 ** (attempt - 1)) * (1 + random.random() / 2)  # noqa: S311
         if retry_after is not None:
             delay = max(delay, retry_after)
+        if self.max_wait is not None and delay > self.max_wait:
+            # Waiting this long in-process could outlast the lease: retry the run later instead.
+            raise VendistaUnavailable(f"{error}; asked to wait {delay:.0f} s") from error
         logger.warning(
             "vendista %s failed (%s); attempt %s/%s, retrying in %.1f s",
             path,

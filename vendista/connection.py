@@ -161,8 +161,9 @@ class ImportRequest:
 
 
 def import_now(owner_id: int, *, actor: Any) -> ImportRequest:
-    """Queue a regular (deducting) import of the last 24 hours, unless an import of the owner is
-    already queued or running: then that run is returned. Raises NotImportable."""
+    """Queue a regular (deducting) import of the last 24 hours, unless a queued or running
+    regular import of the owner already covers that window: then that run is returned. Raises
+    NotImportable."""
     account = VendistaAccount.objects.filter(owner_id=owner_id).first()
     if account is None or not has_credentials(account):
         raise NotImportable("no_credentials")
@@ -173,12 +174,19 @@ def import_now(owner_id: int, *, actor: Any) -> ImportRequest:
     # Two tries: an active run may finish between the de-duplicated enqueue and the lookup.
     for _attempt in range(2):
         run_id = enqueue(
-            owner_id, window_kind="last_24h", trigger="api", requested_by=actor, skip_if_active=True
+            owner_id,
+            window_kind="last_24h",
+            trigger="api",
+            requested_by=actor,
+            skip_if_active=False,
         )
         if run_id is not None:
             return ImportRequest(ImportRun.objects.get(pk=run_id), queued=True)
         active = ImportRun.objects.filter(
-            owner_id=owner_id, kind=RunKind.IMPORT, status__in=ACTIVE_RUN_STATUSES
+            owner_id=owner_id,
+            kind=RunKind.IMPORT,
+            mode=ImportMode.REGULAR,
+            status__in=ACTIVE_RUN_STATUSES,
         ).first()
         if active is not None:
             return ImportRequest(active, queued=False)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class TokenStatus(models.TextChoices):
@@ -230,6 +231,7 @@ class RunStatus(models.TextChoices):
     SUCCEEDED = "succeeded", _("Succeeded")
     FAILED = "failed", _("Failed")
     SKIPPED = "skipped", _("Skipped")
+    CANCELLED = "cancelled", pgettext_lazy("import run", "Cancelled")
 
 
 ACTIVE_RUN_STATUSES = [RunStatus.QUEUED, RunStatus.RUNNING]
@@ -271,6 +273,9 @@ class ImportRun(models.Model):
     tasks_created = models.IntegerField(_("tasks created"), default=0)
     invalid = models.IntegerField(_("invalid rows"), default=0)
     attempts = models.IntegerField(_("attempts"), default=0)
+    # Raised by each attempt that claims the run; every write of an attempt checks it.
+    lease_token = models.IntegerField(_("lease token"), default=0)
+    next_page = models.IntegerField(_("next page"), default=1)
     error = models.TextField(_("error"), blank=True)
     created_at = models.DateTimeField(_("queued at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)

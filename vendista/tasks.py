@@ -10,8 +10,8 @@ from django.conf import settings
 
 from vendista.client import VendistaUnavailable
 from vendista.models import ImportRun, RunKind
-from vendista.services import accounts, runs
-from vendista.services.lock import OwnerBusy
+from vendista.services import accounts, recovery, runs
+from vendista.services.lock import LeaseLost, OwnerBusy
 
 logger = logging.getLogger(__name__)
 
@@ -23,18 +23,22 @@ TRANSIENT_RETRIES = 5
 
 @shared_task(bind=True, acks_late=True, max_retries=None, **IMPORT_LIMITS)
 def execute_run(self: Any, *, run_id: int) -> dict[str, Any]:
-    """Execute one queued import or sync run. Safe to re-run (a redelivered run restarts its
-    window; stored rows are never deducted twice)."""
+    """Execute one queued import or sync run. Safe to re-run (a redelivered run resumes after
+    its last committed page; stored rows are never deducted twice)."""
     try:
         summary = runs.execute_run(run_id)
     except runs.RunNotRunnable:
         logger.info("run %s is already finished", run_id)
         return {"run_id": run_id, "status": "not_runnable"}
+    except LeaseLost as exc:
+        logger.warning("run %s stopped: %s", run_id, exc)
+        return {"run_id": run_id, "status": "lease_lost"}
     except OwnerBusy as exc:
         # Another run of the owner is working; try again shortly (bounded by staleness).
         if self.request.retries >= 120:
             runs.fail_run(run_id, f"owner stayed busy: {exc}")
             return {"run_id": run_id, "status": "failed"}
+        recovery.touch_queued(run_id)
         raise self.retry(countdown=settings.VENDISTA_BUSY_RETRY_SECONDS, exc=exc) from exc
     except VendistaUnavailable as exc:
         # Each start of the run counts an attempt; busy waits do not.
@@ -63,6 +67,12 @@ def schedule_imports(*, window: str, trigger: str) -> dict[str, Any]:
     ]
     skipped = runs.record_skips(trigger)
     return {"queued": len(queued), "skipped": skipped}
+
+
+@shared_task(acks_late=True)
+def resume_stalled_runs() -> dict[str, int]:
+    """Beat, every minute: queue again the runs whose heartbeat stopped. Safe to re-run."""
+    return recovery.resume_stalled_runs()
 
 
 @shared_task

@@ -42,4 +42,15 @@ vendkiosk is starting. Open:
 Ctrl-C stops everything.
 
 INFO
+# honcho stops every process as soon as one exits (a worker that died, a beat that crashed):
+# nothing keeps running half-alive. Say so plainly, with the exit status.
+set +e
 honcho -f deploy/Procfile -d "$PWD" start
+status=$?
+set -e
+if [ "$status" -ne 0 ]; then
+  echo >&2
+  echo "[run] a process of the stack exited (status $status), so every process was stopped;" \
+    "its last lines are above. Run 'make run' again." >&2
+fi
+exit "$status"

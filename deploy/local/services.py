@@ -267,6 +267,18 @@ def redis_answers(host: str, port: int) -> bool:
     return reply.startswith((b"+PONG", b"-NOAUTH", b"-ERR"))
 
 
+REDIS_BROKER_ARGS = (
+    "--save",
+    "",
+    "--appendonly",
+    "yes",
+    "--appendfsync",
+    "everysec",
+    "--maxmemory-policy",
+    "noeviction",
+)
+
+
 def start_private_redis(port: int) -> None:
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
     if not Path(binary).exists():
@@ -290,13 +302,9 @@ def start_private_redis(port: int) -> None:
             str(workdir),
             "--logfile",
             str(workdir / "redis.log"),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            # Redis is the Celery broker here: it must never evict a queued message.
-            "--maxmemory-policy",
-            "noeviction",
+            # The broker settings of deploy/redis/vendkiosk.conf (docs/operations.md): an
+            # append-only file flushed every second, and never evicting a queued message.
+            *REDIS_BROKER_ARGS,
         ],
         check=True,
     )

@@ -12,10 +12,10 @@ import pytest
 import time_machine
 from celery import Celery
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
-from django_celery_beat.schedulers import DatabaseScheduler
 
 from celery_app import app
 from config.beat import SCHEDULE, moscow_crontab
+from core.scheduler import LeaderScheduler
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 CODE_ENTRY = "clear-expired-web-sessions"  # config/beat.py: every day at 03:30 Moscow time
@@ -28,17 +28,18 @@ def _queued(redis_client, task: str) -> int:
 
 
 @contextmanager
-def scheduler_for(celery_app: Celery) -> Iterator[DatabaseScheduler]:
+def scheduler_for(celery_app: Celery) -> Iterator[LeaderScheduler]:
     """A database scheduler whose final sync runs now, while the test database exists (it
     registers a multiprocessing finalizer that would otherwise sync at interpreter exit)."""
-    scheduler = DatabaseScheduler(app=celery_app)
+    scheduler = LeaderScheduler(app=celery_app)
     try:
         yield scheduler
     finally:
         scheduler._finalize()
+        scheduler.close()
 
 
-def _tick_until_idle(scheduler: DatabaseScheduler) -> None:
+def _tick_until_idle(scheduler: LeaderScheduler) -> None:
     # tick() applies at most one due entry per call and answers 0 while more are due.
     for _ in range(10):
         if scheduler.tick() != 0:

@@ -68,7 +68,8 @@ def test_celery_is_configured_for_crash_safe_json_work() -> None:
     assert conf.task_soft_time_limit < conf.task_time_limit
     assert conf.worker_send_task_events is True
     assert {q.name for q in conf.task_queues} == {"imports", "notifications", "reports", "default"}
-    assert conf.beat_scheduler == "django_celery_beat.schedulers:DatabaseScheduler"
+    assert conf.beat_scheduler == "core.scheduler:LeaderScheduler"
+    assert conf.broker_transport == "core.broker:Transport"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -60,6 +60,8 @@ def test_private_postgres_and_redis_start_where_nothing_answers(tmp_path: Path) 
         client = redis.Redis.from_url(redis_url)
         assert client.ping() is True
         assert client.config_get("maxmemory-policy")["maxmemory-policy"] == "noeviction"
+        assert client.config_get("appendonly")["appendonly"] == "yes"
+        assert client.config_get("appendfsync")["appendfsync"] == "everysec"
         client.close()
 
         again = _services(var_dir, *up, **urls)

@@ -121,12 +121,13 @@ def test_sigkill_mid_import_loses_nothing_and_double_counts_nothing(sandbox):
             for child in children:
                 os.kill(child, signal.SIGKILL)
             kills += 1
-            # The run restarts from its first page in a fresh pool process.
+            # The run is taken up again in a fresh pool process, after its last committed page.
             wait_for(
-                lambda pages=pages: ImportRun.objects.get(pk=run_id).pages_done < pages,
+                lambda kills=kills: ImportRun.objects.get(pk=run_id).attempts > kills,
                 90,
-                "the run to restart",
+                "the run to resume",
             )
+            assert ImportRun.objects.get(pk=run_id).pages_done >= pages, "pages were lost"
         sandbox.set_faults(latency_s=0)
         wait_for(
             lambda: ImportRun.objects.get(pk=run_id).status == RunStatus.SUCCEEDED,

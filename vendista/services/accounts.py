@@ -47,6 +47,7 @@ def make_client(account: VendistaAccount, **overrides: Any) -> VendistaClient:
         "max_attempts": settings.VENDISTA_MAX_ATTEMPTS,
         "backoff_base": settings.VENDISTA_BACKOFF_BASE,
         "page_size": settings.VENDISTA_PAGE_SIZE,
+        "max_wait": settings.VENDISTA_MAX_WAIT,
     }
     options.update(overrides)
     return VendistaClient(**options)

@@ -15,7 +15,6 @@ from typing import Any
 import psycopg
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from core.clock import MOSCOW, moscow_midnight
@@ -41,8 +40,8 @@ from vendista.models import (
     VendistaAccount,
 )
 from vendista.pipeline import ImportContext, PageResult, process_page
-from vendista.services import accounts, sync
-from vendista.services.lock import OwnerBusy, owner_lock
+from vendista.services import accounts, lease, sync
+from vendista.services.lock import LeaseLost, OwnerBusy, owner_lock
 
 
 class RunNotRunnable(Exception):
@@ -96,23 +95,17 @@ def create_run(
     skip_if_active: bool = True,
 ) -> ImportRun | None:
     """Record a queued run, de-duplicated per owner: a scheduled tick that finds a run of the
-    same kind queued or running (and not stale) does nothing; other triggers skip only when an
-    active run already covers their window. Stale runs are marked abandoned first."""
-    now = timezone.now()
+    same kind queued or running does nothing; other triggers skip only when an active run already
+    covers their window. An active run whose heartbeat stopped is queued again (resumed from its
+    last committed page), never abandoned."""
     with transaction.atomic():
         VendistaAccount.objects.select_for_update().filter(owner_id=owner_id).first()
-        stale_before = now - timedelta(seconds=settings.VENDISTA_RUN_STALE_AFTER)
         active = ImportRun.objects.filter(
             owner_id=owner_id, kind=kind, status__in=ACTIVE_RUN_STATUSES
         )
         for run in active:
-            last = run.heartbeat_at or run.created_at
-            if last < stale_before:
-                run.status = RunStatus.FAILED
-                run.error = "abandoned: no progress"
-                run.finished_at = now
-                run.save(update_fields=["status", "error", "finished_at"])
-        active = active.filter(status__in=ACTIVE_RUN_STATUSES)
+            if is_stalled(run):
+                requeue(run.pk)
         if skip_if_active and active.exists():
             return None
         if window is not None:
@@ -122,7 +115,7 @@ def create_run(
                     and run.date_from is not None
                     and run.date_to is not None
                     and run.date_from <= window[0]
-                    and run.date_to >= window[1]
+                    and run.date_to >= window[1] - COVER_SLACK
                 ):
                     return None
         return ImportRun.objects.create(
@@ -133,22 +126,40 @@ def create_run(
             requested_by=requested_by if getattr(requested_by, "pk", None) else None,
             date_from=window[0] if window else None,
             date_to=window[1] if window else None,
+            heartbeat_at=timezone.now(),
         )
 
 
-def _start(run: ImportRun) -> None:
-    now = timezone.now()
-    ImportRun.objects.filter(pk=run.pk).update(
-        status=RunStatus.RUNNING,
-        started_at=run.started_at or now,
-        heartbeat_at=now,
-        attempts=F("attempts") + 1,
+# A run ending this little before the asked end covers it: the next tick reads the rest.
+COVER_SLACK = timedelta(minutes=15)
+
+
+def stale_after() -> timedelta:
+    """How long an active run may go without a heartbeat before it counts as interrupted."""
+    return timedelta(seconds=max(settings.VENDISTA_RUN_STALE_AFTER, settings.VENDISTA_LOCK_TTL))
+
+
+def is_stalled(run: ImportRun, now: datetime | None = None) -> bool:
+    """The run is queued or running but nothing has touched it for `stale_after()`."""
+    last = run.heartbeat_at or run.created_at
+    return run.status in ACTIVE_RUN_STATUSES and last < (now or timezone.now()) - stale_after()
+
+
+def requeue(run_id: int) -> None:
+    """Queue the task of an active run again (after commit); the run's heartbeat is stamped so
+    the sweep does not queue it twice. Safe to re-run: an attempt claims the run under the lock."""
+    ImportRun.objects.filter(pk=run_id, status__in=ACTIVE_RUN_STATUSES).update(
+        heartbeat_at=timezone.now()
     )
-    run.refresh_from_db()
+    enqueue_on_commit("vendista.tasks.execute_run", run_id=run_id)
 
 
-def _finish(run: ImportRun, status: str, error: str = "") -> None:
-    ImportRun.objects.filter(pk=run.pk).update(
+def _finish(run: ImportRun, status: str, error: str = "", token: int | None = None) -> None:
+    # With a token: only while this attempt still holds the run (a cancelled run stays so).
+    rows = ImportRun.objects.filter(pk=run.pk, status__in=ACTIVE_RUN_STATUSES)
+    if token is not None:
+        rows = rows.filter(lease_token=token)
+    rows.update(
         status=status, error=error[:2000], finished_at=timezone.now(), heartbeat_at=timezone.now()
     )
     run.refresh_from_db()
@@ -205,9 +216,10 @@ ProgressCallback = Callable[[ImportRun], None]
 
 
 def execute_run(run_id: int, *, progress: ProgressCallback | None = None) -> RunSummary:
-    """Run a queued (or interrupted) import or sync run to its end. Safe to re-run: a run that
-    was interrupted starts its window again; rows already stored are only updated, never
-    deducted twice. Raises OwnerBusy (retry later) and VendistaUnavailable (transient)."""
+    """Run a queued (or interrupted) import or sync run to its end. Safe to re-run: an
+    interrupted import resumes after its last committed page; rows already stored are only
+    updated, never deducted twice. Raises OwnerBusy (retry later), VendistaUnavailable
+    (transient) and LeaseLost (the run was cancelled or taken over: stop quietly)."""
     run = ImportRun.objects.filter(pk=run_id).first()
     if run is None or run.status not in ACTIVE_RUN_STATUSES:
         raise RunNotRunnable(f"run {run_id} is not queued or running")
@@ -217,52 +229,66 @@ def execute_run(run_id: int, *, progress: ProgressCallback | None = None) -> Run
         _finish(run, RunStatus.SKIPPED, reason)
         return RunSummary.of(run)
     assert stored is not None
-    with owner_lock(run.owner_id, f"run:{run.pk}") as extend_lock:
-        _start(run)
-        client: VendistaClient | None = None
-        stored_token = accounts.decrypt_or_empty(stored.token_encrypted)
-        try:
-            client = accounts.make_client(stored)
-            try:
-                if run.kind == RunKind.SYNC:
-                    _sync(run, client)
-                else:
-                    _import(run, client, extend_lock, progress)
-            finally:
-                # A token refreshed on the way is kept, whatever happened next.
-                accounts.save_token(run.owner_id, client, stored_token)
-        except VendistaPaymentRequired as exc:
-            source = "sync" if run.kind == RunKind.SYNC else "import"
-            accounts.mark_payment_required(run.owner_id, source=source, error=str(exc))
-            _finish(run, RunStatus.FAILED, "Vendista payment required (HTTP 402)")
-        except VendistaInvalidCredentials as exc:
-            accounts.mark_invalid_credentials(run.owner_id, str(exc))
-            _finish(run, RunStatus.FAILED, f"invalid Vendista credentials: {exc}")
-        except VendistaUnauthorized as exc:
-            VendistaAccount.objects.filter(owner_id=run.owner_id).update(
-                token_status=TokenStatus.EXPIRED
-            )
-            _finish(run, RunStatus.FAILED, f"token refused after a refresh: {exc}")
-            notices.operation_failed(
-                owner_id=run.owner_id, context="vendista.token", error=str(exc)
-            )
-        except VendistaUnavailable as exc:
-            # Transient: the run goes back to the queue; the task decides whether to retry.
-            ImportRun.objects.filter(pk=run.pk).update(
-                status=RunStatus.QUEUED, error=f"transient: {exc}"[:2000]
-            )
-            raise
-        except Exception as exc:
-            _finish(run, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
-            notices.operation_failed(
-                owner_id=run.owner_id, context=f"vendista.{run.kind}", error=str(exc)
-            )
-            raise
-        finally:
-            if client is not None:
-                client.close()
+    with owner_lock(run.owner_id, f"run:{run.pk}") as lock:
+        token = lease.claim(run.pk)
+        if token is None:
+            raise RunNotRunnable(f"run {run_id} was finished or cancelled meanwhile")
+        run.refresh_from_db()
+        with lease.Lease(run.pk, token, lock) as held:
+            _execute_claimed(run, stored, held, progress)
     run.refresh_from_db()
     return RunSummary.of(run)
+
+
+def _execute_claimed(
+    run: ImportRun,
+    stored: VendistaAccount,
+    held: lease.Lease,
+    progress: ProgressCallback | None,
+) -> None:
+    token = held.token
+    client: VendistaClient | None = None
+    stored_token = accounts.decrypt_or_empty(stored.token_encrypted)
+    try:
+        client = accounts.make_client(stored)
+        try:
+            if run.kind == RunKind.SYNC:
+                _sync(run, client, token)
+            else:
+                _import(run, client, held, progress)
+        finally:
+            # A token refreshed on the way is kept, whatever happened next.
+            accounts.save_token(run.owner_id, client, stored_token)
+    except LeaseLost:
+        raise
+    except VendistaPaymentRequired as exc:
+        source = "sync" if run.kind == RunKind.SYNC else "import"
+        accounts.mark_payment_required(run.owner_id, source=source, error=str(exc))
+        _finish(run, RunStatus.FAILED, "Vendista payment required (HTTP 402)", token)
+    except VendistaInvalidCredentials as exc:
+        accounts.mark_invalid_credentials(run.owner_id, str(exc))
+        _finish(run, RunStatus.FAILED, f"invalid Vendista credentials: {exc}", token)
+    except VendistaUnauthorized as exc:
+        VendistaAccount.objects.filter(owner_id=run.owner_id).update(
+            token_status=TokenStatus.EXPIRED
+        )
+        _finish(run, RunStatus.FAILED, f"token refused after a refresh: {exc}", token)
+        notices.operation_failed(owner_id=run.owner_id, context="vendista.token", error=str(exc))
+    except VendistaUnavailable as exc:
+        # Transient: the run goes back to the queue; the task decides whether to retry.
+        ImportRun.objects.filter(pk=run.pk, lease_token=token, status=RunStatus.RUNNING).update(
+            status=RunStatus.QUEUED, error=f"transient: {exc}"[:2000], heartbeat_at=timezone.now()
+        )
+        raise
+    except Exception as exc:
+        _finish(run, RunStatus.FAILED, f"{type(exc).__name__}: {exc}", token)
+        notices.operation_failed(
+            owner_id=run.owner_id, context=f"vendista.{run.kind}", error=str(exc)
+        )
+        raise
+    finally:
+        if client is not None:
+            client.close()
 
 
 def fail_run(run_id: int, error: str) -> None:
@@ -275,18 +301,21 @@ def fail_run(run_id: int, error: str) -> None:
 def _import(
     run: ImportRun,
     client: VendistaClient,
-    extend_lock: Callable[[], None],
+    held: lease.Lease,
     progress: ProgressCallback | None,
 ) -> None:
     assert run.date_from is not None and run.date_to is not None
-    # A restarted run starts its window again, with this attempt's counters.
-    for name in RUN_COUNTERS:
-        setattr(run, name, 0)
-    run.pages_total = None
+    token = held.token
+    # An interrupted run resumes after its last committed page, with the counts it had.
+    if run.next_page <= 1:
+        for name in RUN_COUNTERS:
+            setattr(run, name, 0)
+        run.pages_total = None
     run.error = ""
-    _save_progress(run)
+    _save_progress(run, token)
     ctx = ImportContext.load(run.owner_id, run.mode)
     pager = Pager(client.page_size)
+    pager.page = max(1, run.next_page)
     synced = False
     fetch = partial(client.get_transactions_page, run.date_from, run.date_to)
     # A page lost to a database crash after its commit is read again by the next run (windows
@@ -297,22 +326,24 @@ def _import(
     # The next page is fetched while this one is written, once the answers promise it.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vendista-fetch") as fetcher:
         try:
-            pending: Future[RawPage] | None = fetcher.submit(fetch, 1)
+            pending: Future[RawPage] | None = fetcher.submit(fetch, pager.page)
             while pending is not None:
                 page = pending.result()
+                held.check()
                 ahead = pager.page + 1
                 pending = fetcher.submit(fetch, ahead) if pager.expects(ahead) else None
+                run.next_page = pager.page + 1
                 try:
                     with transaction.atomic():
                         result = process_page(ctx, page)
                         _count(run, result)
-                        _save_progress(run)
+                        _save_progress(run, token)
                 except psycopg.errors.DataError:
                     # A value of an unexpected type: read this page the careful way.
                     with transaction.atomic():
                         result = process_page(ctx, page, robust=True)
                         _count(run, result)
-                        _save_progress(run)
+                        _save_progress(run, token)
                 if result.unknown_terminal and not synced:
                     # Sales of terminals we do not know yet: sync once; the sync deducts them.
                     synced = True
@@ -320,9 +351,8 @@ def _import(
                     run.deducted += resolved["deducted"]
                     run.tasks_created += resolved["tasks_created"]
                     run.unknown_terminal = max(0, run.unknown_terminal - resolved["resolved"])
-                    _save_progress(run)
+                    _save_progress(run, token)
                     ctx = ImportContext.load(run.owner_id, run.mode)
-                extend_lock()
                 if progress is not None:
                     progress(run)
                 more = pager.advance(
@@ -338,7 +368,7 @@ def _import(
         finally:
             with connection.cursor() as cursor:
                 cursor.execute("RESET synchronous_commit")
-    _finish(run, RunStatus.SUCCEEDED)
+    _finish(run, RunStatus.SUCCEEDED, token=token)
     VendistaAccount.objects.filter(owner_id=run.owner_id).update(
         last_successful_import_at=timezone.now()
     )
@@ -367,27 +397,39 @@ def _count(run: ImportRun, result: PageResult) -> None:
     run.heartbeat_at = timezone.now()
 
 
-def _save_progress(run: ImportRun) -> None:
+def _save_progress(run: ImportRun, token: int) -> None:
+    """Store the counts (and the page to resume at), fenced: raises LeaseLost, rolling the
+    page's transaction back, once this attempt no longer holds the run."""
     # Once per page: plain SQL, without the ORM's per-query cost.
     assignments = ", ".join(f"{name} = %s" for name in RUN_COUNTERS)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE vendista_importrun SET {assignments}, pages_total = %s, error = %s, "  # noqa: S608 - column names are constants
-            "heartbeat_at = now() WHERE id = %s",
-            [*(getattr(run, name) for name in RUN_COUNTERS), run.pages_total, run.error, run.pk],
+            "next_page = %s, heartbeat_at = now() "
+            "WHERE id = %s AND lease_token = %s AND status = 'running'",
+            [
+                *(getattr(run, name) for name in RUN_COUNTERS),
+                run.pages_total,
+                run.error,
+                run.next_page,
+                run.pk,
+                token,
+            ],
         )
+        if cursor.rowcount != 1:
+            raise LeaseLost(f"run {run.pk} was cancelled or taken over")
 
 
-def _sync(run: ImportRun, client: VendistaClient) -> None:
+def _sync(run: ImportRun, client: VendistaClient, token: int) -> None:
     counts = sync.sync_terminals_with(run.owner_id, client)
-    ImportRun.objects.filter(pk=run.pk).update(
+    ImportRun.objects.filter(pk=run.pk, lease_token=token).update(
         fetched=counts["listed"],
         inserted=counts["created"],
         updated=counts["updated"],
         deducted=counts["deducted"],
         tasks_created=counts["tasks_created"],
     )
-    _finish(run, RunStatus.SUCCEEDED)
+    _finish(run, RunStatus.SUCCEEDED, token=token)
 
 
 # --- entry points for tasks, commands and the admin ------------------------------------------
@@ -432,7 +474,9 @@ def run_now(
     requested_by: Any = None,
     progress: ProgressCallback | None = None,
 ) -> RunSummary:
-    """Create a run and execute it in this process (the operator command)."""
+    """Create a run and execute it in this process (the operator command). A run that cannot
+    finish here is left failed (with the reason), never queued without a task behind it; one
+    whose process is killed stops heartbeating and is resumed by the sweep."""
     run = create_run(
         owner_id,
         mode=mode,
@@ -444,7 +488,11 @@ def run_now(
     if run is None:
         raise OwnerBusy(f"an active run of owner {owner_id} already covers this window")
     started = time.monotonic()
-    summary = execute_run(run.pk, progress=progress)
+    try:
+        summary = execute_run(run.pk, progress=progress)
+    except (OwnerBusy, VendistaUnavailable, KeyboardInterrupt) as exc:
+        _finish(run, RunStatus.FAILED, f"{type(exc).__name__}: {exc}"[:2000])
+        raise
     summary.duration_s = summary.duration_s or time.monotonic() - started
     return summary
 
@@ -477,6 +525,6 @@ def purge_old_runs() -> int:
     before = timezone.now() - timedelta(days=settings.IMPORT_RUN_RETENTION_DAYS)
     deleted, _ = ImportRun.objects.filter(
         finished_at__lt=before,
-        status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.SKIPPED],
+        status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.SKIPPED, RunStatus.CANCELLED],
     ).delete()
     return deleted
