@@ -15,7 +15,7 @@ COUNTED = ("tasks", "sessions", "psp_refunds", "email", "sms", "telegram")
 class Verdict:
     lost: int = 0
     duplicated: int = 0
-    lines: list[str] = field(default_factory=list)
+    lines: list[tuple[str, str]] = field(default_factory=list)
     per_category: Counter[str] = field(default_factory=Counter)
 
     def add(self, category: str, what: str, text: str, count: int = 1) -> None:
@@ -24,7 +24,7 @@ class Verdict:
         else:
             self.duplicated += count
         self.per_category[f"{category}.{what}"] += count
-        self.lines.append(f"{what:10s} {category}: {text}")
+        self.lines.append((f"{category}.{what}", f"{what} {category}: {text}"))
 
 
 def compare(control: dict[str, Any], chaos: dict[str, Any]) -> Verdict:

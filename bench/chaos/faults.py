@@ -1,10 +1,11 @@
 """The seeded fault schedule of a chaos run and the code that applies each fault.
 
-Two lanes run side by side: the main lane kills Redis, PostgreSQL, a worker pool child, the
-whole worker and beat, one fault at a time in a seeded order, each held for a seeded time and
-followed by a seeded pause; the Vendista lane freezes the sandbox (SIGSTOP) for longer than the
-owner lock's lifetime, then thaws it (SIGCONT). A fault's recovery time is measured from its
-end (the process restarted, the sandbox thawed) until `/healthz` answers 200 again.
+Three lanes run side by side, each one fault at a time in a seeded order, each fault held for a
+seeded time and followed by a seeded pause: the services lane kills Redis and PostgreSQL, the
+processes lane a worker pool child, the whole worker and beat, and the Vendista lane freezes the
+sandbox (SIGSTOP) for longer than the owner lock's lifetime, then thaws it (SIGCONT). A fault's
+recovery time is measured from its end (the process restarted, the sandbox thawed) until
+`/healthz` answers 200 again.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from typing import Any
 
 from bench.chaos.stack import Stack
 
-MAIN_KINDS = ("redis", "postgres", "worker_child", "worker", "beat")
+# Lanes run side by side; inside a lane one fault at a time.
+LANE_NAMES = ("services", "processes", "vendista")
+LANE_KINDS = (("redis", "postgres"), ("worker_child", "worker", "beat"))
+MAIN_KINDS = tuple(kind for kinds in LANE_KINDS for kind in kinds)
 KINDS = (*MAIN_KINDS, "vendista_freeze")
 
 
@@ -35,17 +39,27 @@ class Fault:
         return f"{self.kind}(pause={self.pause_s:.2f}s hold={self.hold_s:.2f}s pick={self.pick})"
 
 
-def schedule(seed: int, per_kind: int, lock_ttl: int) -> tuple[list[Fault], list[Fault]]:
-    """The two lanes for `seed`: `per_kind` faults of every kind. Same seed, same schedule."""
+Lanes = tuple[list[Fault], list[Fault], list[Fault]]
+
+
+def schedule(seed: int, per_kind: int, lock_ttl: int) -> Lanes:
+    """The lanes for `seed`: `per_kind` faults of every kind. Same seed, same schedule."""
     rng = random.Random(f"chaos-faults:{seed}")
-    kinds = [kind for kind in MAIN_KINDS for _ in range(per_kind)]
-    rng.shuffle(kinds)
-    main = [
-        Fault(
-            kind, round(rng.uniform(0.2, 1.5), 2), round(rng.uniform(0.2, 1.2), 2), rng.randrange(8)
+    lanes: list[list[Fault]] = []
+    for lane_kinds in LANE_KINDS:
+        kinds = [kind for kind in lane_kinds for _ in range(per_kind)]
+        rng.shuffle(kinds)
+        lanes.append(
+            [
+                Fault(
+                    kind,
+                    round(rng.uniform(0.2, 1.5), 2),
+                    round(rng.uniform(0.2, 1.2), 2),
+                    rng.randrange(8),
+                )
+                for kind in kinds
+            ]
         )
-        for kind in kinds
-    ]
     freezes = [
         Fault(
             "vendista_freeze",
@@ -55,10 +69,10 @@ def schedule(seed: int, per_kind: int, lock_ttl: int) -> tuple[list[Fault], list
         )
         for _ in range(per_kind)
     ]
-    return main, freezes
+    return lanes[0], lanes[1], freezes
 
 
-def fingerprint(lanes: tuple[list[Fault], list[Fault]]) -> str:
+def fingerprint(lanes: Lanes) -> str:
     text = "|".join(f.describe() for lane in lanes for f in lane)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

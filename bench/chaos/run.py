@@ -35,6 +35,7 @@ from bench.chaos.stack import QUEUES, Stack  # noqa: E402
 # The stated bound: a fault delays work by at most this long (faults end → settled again).
 DEFAULT_MAX_RECOVERY_S = 180.0
 LOCK_TTL_S = 8
+EXAMPLES = 12  # differences printed per category
 
 
 def say(message: str) -> None:
@@ -146,8 +147,7 @@ def one_run(
     injector = chaos_faults.Injector(stack, say, options.max_recovery)
     lanes: list[threading.Thread] = []
     if chaos:
-        main_lane, freeze_lane = chaos_faults.schedule(options.seed, options.per_kind, LOCK_TTL_S)
-        for lane in (main_lane, freeze_lane):
+        for lane in chaos_faults.schedule(options.seed, options.per_kind, LOCK_TTL_S):
             thread = threading.Thread(target=injector.run_lane, args=(lane, stop), daemon=True)
             thread.start()
             lanes.append(thread)
@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     options = parse(argv)
     lanes = chaos_faults.schedule(options.seed, options.per_kind, LOCK_TTL_S)
     say(f"seed {options.seed}: fault schedule {chaos_faults.fingerprint(lanes)}")
-    for lane_name, lane in zip(("main", "vendista"), lanes, strict=True):
+    for lane_name, lane in zip(chaos_faults.LANE_NAMES, lanes, strict=True):
         say(f"  {lane_name} lane: " + ", ".join(f.describe() for f in lane))
     if options.print_schedule:
         return 0
@@ -261,11 +261,12 @@ def report(options: argparse.Namespace, control: dict[str, Any], chaos: dict[str
         )
     )
     for category, count in sorted(verdict.per_category.items()):
-        say(f"  {category}: {count}")
-    for line in verdict.lines[:40]:
-        say(f"  {line}")
-    if len(verdict.lines) > 40:
-        say(f"  ... {len(verdict.lines) - 40} more")
+        say(f"{category}: {count}")
+        shown = [text for key, text in verdict.lines if key == category]
+        for text in shown[:EXAMPLES]:
+            say(f"  {text}")
+        if len(shown) > EXAMPLES:
+            say(f"  ... and {len(shown) - EXAMPLES} more")
     if not chaos["_settled"]:
         ok = False
         say(

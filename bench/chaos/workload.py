@@ -28,6 +28,7 @@ import requests
 OWNER_PASSWORD = "chaos-vendista-pw"
 KIOSK_OWNER = "Chaos: автосервис"
 ADMIN_CHAT = "-100999"
+RETRY_PAUSE_S = 5.0
 DIGEST_HEADER = "📊 <b>Изменения остатков"
 DIAGNOSTICS = {
     "vehicle_make": "Toyota",
@@ -70,8 +71,10 @@ class Plan:
             windows.append((days[start], days[min(start + 1, self.days - 1)]))
             self.windows.append(windows)
             self.import_offsets.append(rng.uniform(0, self.span_s * 0.15))
-        for _ in range(self.sessions):
-            kind = rng.choices(["paid", "refund", "abandoned"], weights=[7, 2, 1])[0]
+        for n in range(self.sessions):
+            # One of each kind first, so even a short run has a refund and an abandoned session.
+            kinds = ["paid", "refund", "abandoned"]
+            kind = kinds[n] if n < len(kinds) else rng.choices(kinds, weights=[7, 2, 1])[0]
             self.session_kinds.append((kind, rng.choice(["diagnostics", "thickness"])))
             self.session_offsets.append(rng.uniform(0, self.span_s * 0.8))
         self.window_gap = self.span_s * 0.8 / max(1, self.days + 1)
@@ -278,17 +281,24 @@ class SessionUnit(Unit):
         self.step = "session"
         self.session_id = ""
         self.intent_id = ""
+        self.retry_at = 0.0
 
     def _api(self, ctx: Context, method: str, path: str, body: Any = None) -> requests.Response:
+        """One kiosk call. After a failure the unit waits before it looks again, so a request
+        still being served is committed (and found) before the kiosk asks a second time."""
         headers = {"Authorization": f"Kiosk {ctx.tokens[self.kiosk]}"}
-        return requests.request(method, ctx.web + path, json=body, headers=headers, timeout=8)
+        self.retry_at = time.monotonic() + RETRY_PAUSE_S
+        response = requests.request(method, ctx.web + path, json=body, headers=headers, timeout=20)
+        if response.status_code < 300:
+            self.retry_at = 0.0
+        return response
 
     def advance(self, ctx: Context) -> None:
         from kiosk.models import Session
         from payments.models import PaymentIntent
         from reports.models import Report
 
-        if ctx.now() < self.start_at:
+        if ctx.now() < self.start_at or time.monotonic() < self.retry_at:
             return
         if self.step == "session":
             found = Session.objects.filter(metadata__chaos_key=self.key).first()

@@ -11,7 +11,8 @@ import pytest
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if os.environ.get("VK_CHAOS") == "1" or "chaos" in (config.option.markexpr or ""):
         return
-    chosen, left_out = [], []
+    chosen: list[pytest.Item] = []
+    left_out: list[pytest.Item] = []
     for item in items:
         (left_out if item.get_closest_marker("chaos") else chosen).append(item)
     if left_out:
