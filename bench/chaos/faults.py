@@ -1,11 +1,11 @@
 """The seeded fault schedule of a chaos run and the code that applies each fault.
 
-Three lanes run side by side, each one fault at a time in a seeded order, each fault held for a
+Four lanes run side by side, each one fault at a time in a seeded order, each fault held for a
 seeded time and followed by a seeded pause: the services lane kills Redis and PostgreSQL, the
-processes lane a worker pool child, the whole worker and beat, and the Vendista lane freezes the
-sandbox (SIGSTOP) for longer than the owner lock's lifetime, then thaws it (SIGCONT). A fault's
-recovery time is measured from its end (the process restarted, the sandbox thawed) until
-`/healthz` answers 200 again.
+worker lane a pool child or the whole worker, the beat lane beat, and the Vendista lane freezes
+the sandbox (SIGSTOP) for longer than the owner lock's lifetime, then thaws it (SIGCONT). A
+fault's recovery time is measured from its end (the process restarted) until `/healthz` answers
+200 again; a freeze's, until the thawed sandbox answers again.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from typing import Any
 from bench.chaos.stack import Stack
 
 # Lanes run side by side; inside a lane one fault at a time.
-LANE_NAMES = ("services", "processes", "vendista")
-LANE_KINDS = (("redis", "postgres"), ("worker_child", "worker", "beat"))
+LANE_NAMES = ("services", "worker", "beat", "vendista")
+LANE_KINDS = (("redis", "postgres"), ("worker_child", "worker"), ("beat",))
 MAIN_KINDS = tuple(kind for kinds in LANE_KINDS for kind in kinds)
 KINDS = (*MAIN_KINDS, "vendista_freeze")
 
@@ -39,7 +39,7 @@ class Fault:
         return f"{self.kind}(pause={self.pause_s:.2f}s hold={self.hold_s:.2f}s pick={self.pick})"
 
 
-Lanes = tuple[list[Fault], list[Fault], list[Fault]]
+Lanes = tuple[list[Fault], ...]
 
 
 def schedule(seed: int, per_kind: int, lock_ttl: int) -> Lanes:
@@ -69,7 +69,7 @@ def schedule(seed: int, per_kind: int, lock_ttl: int) -> Lanes:
         )
         for _ in range(per_kind)
     ]
-    return lanes[0], lanes[1], freezes
+    return (*lanes, freezes)
 
 
 def fingerprint(lanes: Lanes) -> str:
@@ -101,15 +101,16 @@ class Injector:
             started = time.monotonic()
             note = self.apply(fault)
             ended = time.monotonic()
-            recovery = self.recovery()
+            recovery = self.recovery(fault.kind)
             with self._lock:
                 self.applied.append(Applied(fault.kind, started, ended, recovery, note))
             number = len(self.applied)
             self.say(f"fault {number:3d} {fault.describe()} recovered in {recovery:.1f}s {note}")
 
-    def recovery(self) -> float:
+    def recovery(self, kind: str) -> float:
         start = time.monotonic()
-        while not self.stack.healthy():
+        healthy = self.stack.vendista_answers if kind == "vendista_freeze" else self.stack.healthy
+        while not healthy():
             if time.monotonic() - start > self.cap:
                 return self.cap
             time.sleep(0.2)

@@ -300,6 +300,9 @@ class Stack:
         popen = self.procs[name].popen
         return None if popen is None else popen.pid
 
+    def vendista_answers(self) -> bool:
+        return _answers(f"http://127.0.0.1:{self.vendista_port}/_sandbox/faults")
+
     def healthy(self) -> bool:
         try:
             response = requests.get(f"http://127.0.0.1:{self.web_port}/healthz", timeout=3)

@@ -24,8 +24,8 @@ def test_same_seed_gives_the_same_fault_schedule_and_workload() -> None:
     first, again, other = schedule(3, 20, 8), schedule(3, 20, 8), schedule(4, 20, 8)
     assert first == again
     assert fingerprint(first) == fingerprint(again) != fingerprint(other)
-    services, processes, freezes = first
-    assert Counter(f.kind for f in services + processes) == dict.fromkeys(MAIN_KINDS, 20)
+    *lanes, freezes = first
+    assert Counter(f.kind for lane in lanes for f in lane) == dict.fromkeys(MAIN_KINDS, 20)
     assert len(freezes) == 20 and all(f.hold_s > 8 for f in freezes)  # past the lock's lifetime
     assert set(KINDS) == {*MAIN_KINDS, "vendista_freeze"}
     plan, same = Plan(3, 3, 4, 50, 16, 240.0), Plan(3, 3, 4, 50, 16, 240.0)
