@@ -184,6 +184,8 @@ def one_run(
         say(f"{label}: NOT quiescent after {waited}: pending={last} unfinished={unfinished}")
     else:
         say(f"{label}: quiescent {settle_s:.1f}s after the last fault/workload step")
+    for note in ctx.notes:
+        say(f"{label}: {note}")
     for name, count in sorted(errors.items()):
         say(f"{label}: harness step retried {count}x: {name}")
     state = workload.snapshot(stack.urls["control"])

@@ -29,6 +29,7 @@ OWNER_PASSWORD = "chaos-vendista-pw"
 KIOSK_OWNER = "Chaos: автосервис"
 ADMIN_CHAT = "-100999"
 RETRY_PAUSE_S = 5.0
+WINDOW_WAIT_S = 150.0  # an owner's next window is queued anyway once its run is stuck this long
 DIGEST_HEADER = "📊 <b>Изменения остатков"
 DIAGNOSTICS = {
     "vehicle_make": "Toyota",
@@ -232,10 +233,9 @@ class ImportUnit(Unit):
         self.start_at = plan.import_offsets[n]
         self.index = 0
         self.next_at = self.start_at
+        self.waiting_since = 0.0
 
     def advance(self, ctx: Context) -> None:
-        from django.utils import timezone
-
         from core.clock import MOSCOW
         from tenancy.models import Owner
         from vendista.models import ACTIVE_RUN_STATUSES, ImportMode, ImportRun
@@ -259,8 +259,14 @@ class ImportUnit(Unit):
             )
             return
         if run.status in ACTIVE_RUN_STATUSES:
-            return
-        del timezone
+            self.waiting_since = self.waiting_since or time.monotonic()
+            if time.monotonic() - self.waiting_since < WINDOW_WAIT_S:
+                return
+            # Stuck: say so and go on, so the later windows are still measured on their own.
+            ctx.notes.append(
+                f"{self.name}: run {trigger} still {run.status} after {WINDOW_WAIT_S:.0f}s"
+            )
+        self.waiting_since = 0.0
         self.index += 1
         self.next_at = ctx.now() + self.plan.window_gap * random.Random(trigger).uniform(0.5, 1.0)
         if self.index >= len(self.plan.windows[self.n]):
