@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test lint typecheck bench venv services-up services-down clean help
+.PHONY: run test lint typecheck bench chaos venv services-up services-down clean help
 
 help:
 	@echo "make run    - start the whole local stack (web, worker, beat, Flower) with demo data"
@@ -12,6 +12,8 @@ help:
 	@echo "              ARGS are passed to pytest: make test ARGS=\"-k beat --durations=15\""
 	@echo "make lint   - ruff only; make typecheck - mypy only"
 	@echo "make bench  - run the benchmarks in bench/ (figures go to docs/benchmarks.md)"
+	@echo "make chaos  - seeded fault-injection run of the whole private stack (SEEDS=\"1 2 3\","
+	@echo "              ARGS for bench.chaos, e.g. ARGS=\"--per-kind 5\"); see docs/operations.md"
 	@echo "make services-down - stop private PostgreSQL/Redis started under var/"
 
 venv: $(STAMP)
@@ -36,6 +38,12 @@ typecheck: venv
 # Every bench/*_bench.py (not part of make test); each prints name=value lines at its end.
 bench: venv
 	@bash deploy/local/bench.sh
+
+# Kills Redis, PostgreSQL, workers and beat of its own private stack under var/chaos-<seed>/ (never
+# the shared servers) and compares the result with a fault-free run of the same seed.
+SEEDS ?= 1
+chaos: venv
+	@for seed in $(SEEDS); do $(VENV)/bin/python -m bench.chaos --seed $$seed $(ARGS) || exit 1; done
 
 services-up: venv
 	$(VENV)/bin/python deploy/local/services.py up

@@ -1,0 +1,1 @@
+"""Benchmarks and the chaos run: outside the product, not part of `make test`."""
