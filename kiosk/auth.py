@@ -14,10 +14,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
-from rest_framework import authentication, exceptions, permissions, throttling
+from rest_framework import authentication, exceptions, permissions, serializers, throttling
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from core.parsers import check_query_text
+from core.throttles import AddressRateThrottle
 from kiosk.models import Kiosk, hash_token
 from tenancy.permissions import resolve_membership
 
@@ -123,17 +125,11 @@ class KioskRateThrottle(throttling.SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
-class IPRateThrottle(throttling.SimpleRateThrottle):
-    """Requests per client IP, counted in the Redis cache (webhooks included)."""
+class IPRateThrottle(AddressRateThrottle):
+    """Requests per client address (`core.net.client_ip`), in the Redis cache (webhooks too)."""
 
     scope = "kiosk_ip"
-
-    def get_rate(self) -> str:
-        rate: str = settings.KIOSK_IP_THROTTLE_RATE
-        return rate
-
-    def get_cache_key(self, request: Request, view: Any) -> str | None:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+    rate_setting = "KIOSK_IP_THROTTLE_RATE"
 
 
 KIOSK_AUTHENTICATION: tuple[type[authentication.BaseAuthentication], ...] = (
@@ -144,9 +140,38 @@ KIOSK_AUTHENTICATION: tuple[type[authentication.BaseAuthentication], ...] = (
 KIOSK_THROTTLES: tuple[type[throttling.BaseThrottle], ...] = (KioskRateThrottle, IPRateThrottle)
 
 
+PAGE_PARAMETERS = frozenset({"page", "page_size"})
+
+
 class KioskAPIView(APIView):
-    """Authentication, permission and throttles shared by every kiosk endpoint."""
+    """Authentication, permission and throttles shared by every kiosk endpoint, and strict
+    query parameters: each view declares its own in `query_serializer_class` (also its OpenAPI
+    parameters); an undeclared or malformed one is a 400 naming it."""
 
     authentication_classes = KIOSK_AUTHENTICATION
     permission_classes: Sequence[Any] = (KioskOrOwnerStaff,)
     throttle_classes = KIOSK_THROTTLES
+    query_serializer_class: type[serializers.Serializer[Any]] | None = None
+    query: dict[str, Any]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        params = request.query_params
+        check_query_text(params)
+        declared = set(PAGE_PARAMETERS if getattr(self, "pagination_class", None) else ())
+        serializer = (
+            self.query_serializer_class(data=params.dict())
+            if (self.query_serializer_class)
+            else None
+        )
+        if serializer is not None:
+            declared |= set(serializer.fields)
+        unknown = sorted(set(params) - declared)
+        if unknown:
+            raise exceptions.ValidationError(
+                {name[:50]: ["Unknown query parameter."] for name in unknown[:10]}
+            )
+        self.query = {}
+        if serializer is not None:
+            serializer.is_valid(raise_exception=True)
+            self.query = dict(serializer.validated_data)

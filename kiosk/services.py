@@ -116,7 +116,8 @@ def update_session(session_id: Any, *, changes: dict[str, Any], actor: Actor = S
                 setattr(session, field, changes[field])
         if changes.get("ttl_ms"):
             session.ttl_ms = changes["ttl_ms"]
-        session.expires_at = now + timedelta(milliseconds=session.ttl_ms)
+        # Never earlier than before: a paid session is kept until its service deadline.
+        session.expires_at = max(session.expires_at, now + timedelta(milliseconds=session.ttl_ms))
         session.save()
     return session
 

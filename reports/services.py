@@ -28,7 +28,7 @@ from core.jobs import enqueue, enqueue_on_commit
 from kiosk import metrics as kiosk_metrics
 from kiosk.models import Kiosk, Session, SessionStatus
 from notifications.channels import Attachment, DeliveryError, OutgoingMessage, get_channel
-from payments.models import PaymentStatus
+from payments import services as payments
 from reports import metrics
 from reports.models import (
     DeliveryChannel,
@@ -86,7 +86,8 @@ def create_report(
         raise ReportConflict(f"session is a {session.type} session, not {kind}")
     if session.status == SessionStatus.EXPIRED:
         raise ReportConflict("session expired")
-    if not session.payments.filter(status=PaymentStatus.SUCCEEDED).exists():
+    # The service's price, paid (held or captured): not just any payment of the session.
+    if payments.paid_intent(session.pk, payments.price_for(kiosk, session.type)) is None:
         raise ReportConflict("session is not paid")
     with transaction.atomic():
         report = Report.objects.create(session=session, kind=kind, data=data)
@@ -278,6 +279,8 @@ def generate(report_id: Any) -> bool:
             summary={"kind": report.kind, "bytes": len(pdf)},
         )
         transaction.on_commit(lambda: _queue_deliveries(report))
+        # The service is delivered: the held money is taken now (once; retried until done).
+        payments.request_capture(report.session_id)
     metrics.REPORTS_GENERATED.labels(kind=report.kind).inc()
     if not report.deliveries.exists():
         _finish_if_delivered(report.pk)
@@ -303,6 +306,8 @@ def fail_generation(report_id: Any, error: str) -> None:
             obj=report,
             summary={"stage": "generate", "error": error[:500]},
         )
+    # No report, no service: the client's held money is released (after the failure is stored).
+    payments.release_session_payment(report.session_id, reason="service_failed")
     metrics.REPORTS_FAILED.labels(stage="generate").inc()
 
 
