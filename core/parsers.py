@@ -54,13 +54,22 @@ class SafeJSONParser(parsers.JSONParser):
         return data
 
 
-def check_query_text(params: Any) -> None:
-    """NUL bytes or lone surrogates in query parameters: a 400 naming the parameter."""
+def query_text_problem(params: Any) -> tuple[str, str] | None:
+    """(parameter, message) of the first query parameter with NUL or lone surrogates."""
     for name, values in params.lists():
         for value in [name, *values]:
             problem = _bad_text(value)
             if problem:
-                raise serializers.ValidationError({name[:50]: [problem]})
+                label = "query" if _bad_text(name) else name[:50]
+                return label, problem
+    return None
 
 
-__all__ = ["SafeJSONParser", "check_json", "check_query_text"]
+def check_query_text(params: Any) -> None:
+    """NUL bytes or lone surrogates in query parameters: a 400 naming the parameter."""
+    problem = query_text_problem(params)
+    if problem is not None:
+        raise serializers.ValidationError({problem[0]: [problem[1]]})
+
+
+__all__ = ["SafeJSONParser", "check_json", "check_query_text", "query_text_problem"]
