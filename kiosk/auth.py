@@ -8,8 +8,9 @@ auth) may read the owner's kiosk data; only the kiosk itself may change it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from django.conf import settings
@@ -152,7 +153,8 @@ class KioskAPIView(APIView):
     permission_classes: Sequence[Any] = (KioskOrOwnerStaff,)
     throttle_classes = KIOSK_THROTTLES
     query_serializer_class: type[serializers.Serializer[Any]] | None = None
-    query: dict[str, Any]
+    # The validated query parameters (empty until `initial`, e.g. for the schema generator).
+    query: Mapping[str, Any] = MappingProxyType({})
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
