@@ -184,10 +184,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_CLASSES": [
-        "core.throttles.StaffTokenRateThrottle",
-        "core.throttles.AddressRateThrottle",
-    ],
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttles.StaffRateThrottle"],
     "DEFAULT_PARSER_CLASSES": [
         "core.parsers.SafeJSONParser",
         "rest_framework.parsers.FormParser",
@@ -408,6 +405,8 @@ STAFF_THROTTLE_RATE = env_str("STAFF_THROTTLE_RATE", "3000/min")
 STAFF_IP_THROTTLE_RATE = env_str("STAFF_IP_THROTTLE_RATE", "6000/min")
 # A kiosk lists only its own sessions of the last hours (contacts masked).
 KIOSK_SESSION_LIST_HOURS = env_int("KIOSK_SESSION_LIST_HOURS", 12, minimum=1)
+# Kiosk authentication caches a token's kiosk in Redis this long (a save drops it at once).
+KIOSK_AUTH_CACHE_S = env_int("KIOSK_AUTH_CACHE_S", 30, minimum=0)
 KIOSK_THROTTLE_RATE = env_str("KIOSK_THROTTLE_RATE", "600/min")
 KIOSK_IP_THROTTLE_RATE = env_str("KIOSK_IP_THROTTLE_RATE", "1200/min")
 # Absolute base of links sent to clients (report download link in SMS and in the PDF's QR).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,7 +40,17 @@ class SessionConflict(Exception):
         self.session = session
 
 
-def refresh_active_gauge() -> None:
+_gauge_refreshed_at = 0.0
+
+
+def refresh_active_gauge(*, at_most_every_s: float = 0.0) -> None:
+    """Count the active sessions into the gauge; with `at_most_every_s`, skip the count when
+    this process did one that recently (a session create must stay one insert, not a scan)."""
+    global _gauge_refreshed_at
+    now = time.monotonic()
+    if at_most_every_s and now - _gauge_refreshed_at < at_most_every_s:
+        return
+    _gauge_refreshed_at = now
     metrics.SESSIONS_ACTIVE.set(Session.objects.filter(status=SessionStatus.ACTIVE).count())
 
 
@@ -73,7 +84,7 @@ def create_session(
             summary={"type": type, "email": contact_email, "phone": contact_phone},
         )
     metrics.SESSIONS_CREATED.labels(type=type).inc()
-    refresh_active_gauge()
+    refresh_active_gauge(at_most_every_s=1.0)
     log.info(
         "session %s created on kiosk %s for %s %s",
         session.pk,

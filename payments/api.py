@@ -156,15 +156,22 @@ class IntentDetailView(KioskAPIView):
         return Response(IntentSerializer(get_object_or_404(_intents(request), pk=pk)).data)
 
 
+_STATUS_FIELDS = IntentStatusSerializer.Meta.fields
+_DATETIME = serializers.DateTimeField()
+
+
 class IntentStatusView(KioskAPIView):
-    """`GET /api/payments/status/{id}`: the small status document the kiosk polls."""
+    """`GET /api/payments/status/{id}`: the small status document the kiosk polls. Cheap on
+    purpose: one indexed read of six columns, no model instance, no serializer build."""
 
     @extend_schema(responses=IntentStatusSerializer)
     def get(self, request: Request, pk: Any) -> Response:
-        intent = get_object_or_404(
-            _intents(request).only(*IntentStatusSerializer.Meta.fields), pk=pk
-        )
-        return Response(IntentStatusSerializer(intent).data)
+        row = _intents(request).filter(pk=pk).values(*_STATUS_FIELDS).first()
+        if row is None:
+            raise Http404
+        row["id"] = str(row["id"])
+        row["expires_at"] = _DATETIME.to_representation(row["expires_at"])
+        return Response(row)
 
 
 def qr_svg(data: str) -> str:

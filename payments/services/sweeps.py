@@ -75,12 +75,9 @@ def cancel_intent(
     kiosk's own timer ran out; past its expiry it is marked expired). The PSP is asked first: a
     payment it already took is confirmed, not cancelled, so the paying client still gets the
     service. Returns the intent's status afterwards (still `pending` when the PSP did not
-    answer: the kiosk asks again). A paid intent whose service has not started (the client
-    leaves) has its hold released. Safe to repeat."""
-    if intent.status == PaymentStatus.SUCCEEDED:
-        if intent.capture_status == CaptureStatus.HELD:
-            release_intent(intent, reason="client_left", actor=actor)
-        return intent.status
+    answer: the kiosk asks again). A paid intent is left alone: the kiosk goes on with the
+    service; if it never comes, the session's end or the service deadline releases the hold.
+    Safe to repeat."""
     if intent.status != PaymentStatus.PENDING:
         return intent.status
     _audit(actor, "payment.cancel_requested", intent, reason=reason)

@@ -4,6 +4,7 @@ token and per address (Redis), the address being `core.net.client_ip`."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -58,7 +59,7 @@ def test_staff_api_is_throttled_per_token(redis_client, settings) -> None:
 def test_staff_api_is_throttled_per_client_address_behind_the_proxy(redis_client, settings) -> None:
     settings.STAFF_IP_THROTTLE_RATE = "2/min"
     settings.TRUSTED_PROXIES = ["10.0.0.0/24"]
-    proxy = {"REMOTE_ADDR": "10.0.0.1"}
+    proxy: dict[str, Any] = {"REMOTE_ADDR": "10.0.0.1"}
     codes = [
         make_tenant().client.get("/api/tasks/", HTTP_X_FORWARDED_FOR="203.0.113.7", **proxy)
         for _ in range(3)

@@ -16,7 +16,9 @@ from django.utils import timezone
 
 from audit.models import AuditEntry
 from kiosk.models import Session
+from kiosk.services import expire_sessions
 from payments.models import FiscalSettings, PaymentIntent, ServicePrice
+from payments.providers import get_provider
 from payments.services import poll_intents, release_intent
 from reports.models import Report
 from sandboxes.yookassa import YooKassaSandbox
@@ -314,13 +316,25 @@ def test_an_undelivered_service_has_its_hold_released_and_audited(live, sandbox)
     assert metric_value(web, "payments_failed_total", reason="service_not_delivered") == before + 1
 
 
-def test_the_client_leaving_after_paying_cancels_the_hold(live, sandbox) -> None:
-    _session, intent = _pay(live, sandbox)
+def test_the_client_leaving_after_paying_releases_the_hold_when_the_session_ends(
+    live, sandbox
+) -> None:
+    session, intent = _pay(live, sandbox)
+    # The kiosk's cancel after the payment answers "succeeded" and keeps the money held: the
+    # kiosk goes on with the service.
     response = live.post(f"/api/payments/cancel/{intent['id']}")
-    assert response.status_code == 200
+    assert response.json()["status"] == "succeeded"
+    assert PaymentIntent.objects.get(pk=intent["id"]).capture_status == "held"
+
+    # The client walked away: the session ends with no service delivered.
+    Session.objects.filter(pk=session["id"]).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert expire_sessions() == 1
     row = PaymentIntent.objects.get(pk=intent["id"])
-    assert row.capture_status == "released" and row.failure_reason == "client_left"
+    assert (row.capture_status, row.failure_reason) == ("released", "service_not_delivered")
     assert sandbox.state.payments[intent["provider_payment_id"]]["status"] == "canceled"
+    assert AuditEntry.objects.filter(action="payment.released", object_id=intent["id"]).exists()
 
 
 def test_a_captured_payment_released_is_refunded_with_its_receipt_and_polled_until_final(
@@ -350,3 +364,28 @@ def test_a_captured_payment_released_is_refunded_with_its_receipt_and_polled_unt
     assert poll_intents()["refunds_settled"] == 1
     assert PaymentIntent.objects.get(pk=row.pk).refund_status == "succeeded"
     assert AuditEntry.objects.filter(action="payment.refund_succeeded").count() == 1
+
+
+def test_the_dev_emulator_holds_and_captures_like_yookassa(
+    live, settings, tmp_path, celery_worker
+) -> None:
+    settings.PAYMENTS_PROVIDER = "dev"
+    settings.PAYMENTS_DEV_MANUAL_MODE = True
+    settings.MEDIA_ROOT = tmp_path
+    session = live.session()
+    intent = live.post("/api/payments/intent", {"session_id": session["id"]}).json()
+    assert live.post(f"/api/payments/confirm/{intent['id']}").json()["status"] == "succeeded"
+    row = PaymentIntent.objects.get(pk=intent["id"])
+    assert row.capture_status == "held"
+    assert get_provider("dev").get_payment_status(row.provider_payment_id or "").status == "held"
+
+    response = live.post("/api/reports/diagnostics", {"session_id": session["id"], **DIAGNOSTICS})
+    assert response.status_code == 202
+    wait_for(
+        lambda: PaymentIntent.objects.filter(pk=row.pk, capture_status="captured").exists(),
+        timeout=40,
+    )
+    assert (
+        get_provider("dev").get_payment_status(row.provider_payment_id or "").status == "succeeded"
+    )
+    assert AuditEntry.objects.filter(action="payment.captured", object_id=intent["id"]).count() == 1
