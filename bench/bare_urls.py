@@ -10,4 +10,5 @@ def bare(request: HttpRequest) -> HttpResponse:
     return HttpResponse(b'{"status":"ok"}', content_type="application/json")
 
 
-urlpatterns = [path("bench/bare", bare), path("", include("config.urls"))]
+# Last, so that it is resolved through every project pattern like the API paths are.
+urlpatterns = [path("", include("config.urls")), path("bench/bare", bare)]

@@ -27,7 +27,21 @@ async def _one(
     try:
         reader, writer = pool.get_nowait()
     except asyncio.QueueEmpty:
-        reader, writer = await asyncio.open_connection(host, port)
+        return await _send(await asyncio.open_connection(host, port), pool, raw)
+    try:
+        return await _send((reader, writer), pool, raw)
+    except (OSError, asyncio.IncompleteReadError, IndexError):
+        # A kept-alive connection the server closed meanwhile (a recycled worker): a new one.
+        writer.close()
+        return await _send(await asyncio.open_connection(host, port), pool, raw)
+
+
+async def _send(
+    connection: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+    pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]],
+    raw: bytes,
+) -> int:
+    reader, writer = connection
     writer.write(raw)
     await writer.drain()
     status_line = await reader.readline()
@@ -45,7 +59,7 @@ async def _one(
     return int(status_line.split()[1])
 
 
-async def run(args: argparse.Namespace) -> dict[str, float]:
+async def run(args: argparse.Namespace) -> dict[str, object]:
     url = urlsplit(args.url)
     host, port = url.hostname or "127.0.0.1", url.port or 80
     body = args.body.encode() if args.body else b""
@@ -58,15 +72,18 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
     limit = asyncio.Semaphore(args.connections)
     latencies: list[float] = []
     errors = 0
+    statuses: dict[str, int] = {}
 
     async def scheduled(at: float) -> None:
         nonlocal errors
         async with limit:
             try:
                 status = await _one(pool, raw, host, port)
-            except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+            except (OSError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
                 errors += 1
+                statuses[type(exc).__name__] = statuses.get(type(exc).__name__, 0) + 1
                 return
+        statuses[str(status)] = statuses.get(str(status), 0) + 1
         if status >= 400:
             errors += 1
             return
@@ -92,6 +109,7 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
         "p50_ms": round(quantiles[49], 2),
         "p99_ms": round(quantiles[98], 2),
         "max_ms": round(max(latencies or [0.0]), 2),
+        "statuses": statuses,
     }
 
 

@@ -8,16 +8,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from django.core.cache import cache
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from core.redis import get_redis
 
 TOKEN_PREFIX_LENGTH = 8
 
 
 def token_cache_key(token_hash: str) -> str:
     """Where kiosk authentication caches the kiosk of a token (see kiosk/auth.py)."""
-    return f"kiosk-token:{token_hash}"
+    return f"vk:kiosk-token:{token_hash}"
 
 
 def hash_token(raw: str) -> str:
@@ -61,7 +62,7 @@ class Kiosk(models.Model):
         super().save(*args, **kwargs)
         # The authentication cache forgets this kiosk (a rotated token, a deactivation) at once.
         stale = [self.token_hash, *getattr(self, "_replaced_token_hashes", [])]
-        cache.delete_many([token_cache_key(token_hash) for token_hash in stale if token_hash])
+        get_redis().delete(*[token_cache_key(token_hash) for token_hash in stale if token_hash])
         self._replaced_token_hashes: list[str] = []
 
     def set_token(self, raw: str | None = None) -> str:

@@ -166,7 +166,11 @@ class IntentStatusView(KioskAPIView):
 
     @extend_schema(responses=IntentStatusSerializer)
     def get(self, request: Request, pk: Any) -> Response:
-        row = _intents(request).filter(pk=pk).values(*_STATUS_FIELDS).first()
+        kiosk = request_kiosk(request)
+        if kiosk is not None:
+            row = services.status_row(pk, kiosk_id=kiosk.pk)
+        else:
+            row = _intents(request).filter(pk=pk).values(*_STATUS_FIELDS).first()
         if row is None:
             raise Http404
         row["id"] = str(row["id"])
