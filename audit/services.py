@@ -10,19 +10,13 @@ from django.db import models
 from django.http import HttpRequest
 
 from audit.models import ActorKind, AuditEntry
+from core.net import client_ip
 from core.pii import mask_data
 
 
 class _Device(Protocol):
     pk: Any
     name: str
-
-
-def client_ip(request: HttpRequest | None) -> str | None:
-    """The peer address (the reverse proxy must overwrite REMOTE_ADDR; we never trust headers)."""
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def record(

@@ -1,7 +1,10 @@
-"""Kiosk API latency under load: gunicorn as in production (deploy/gunicorn.conf.py) on a free
-port, open-loop requests at a stated rate; p50/p99 for session create and payment-status polling.
+"""Kiosk API speed: gunicorn as in production (deploy/gunicorn.conf.py) on a free port, loaded
+from outside the Python server: `wrk` (Debian's package) for throughput of the payment-status
+poll against, in the same run and on the same gunicorn, a bare Django view behind the same
+middleware (the ceiling); then bench/loadgen.py (its own process, open loop) at a fixed rate for
+p50/p99 of the status poll and of session create.
 
-    DATABASE_URL=... REDIS_DB=... python bench/kiosk_api_bench.py [--rate 40] [--seconds 10]
+    DATABASE_URL=... REDIS_DB=... python bench/kiosk_api_bench.py [--rate 200] [--seconds 10]
 
 Uses the database at DATABASE_URL (migrated here) and adds one bench kiosk to it.
 """
@@ -9,14 +12,14 @@ Uses the database at DATABASE_URL (migrated here) and adds one bench kiosk to it
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
+import shutil
 import socket
-import statistics
 import subprocess
 import sys
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
@@ -41,35 +44,73 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def run_at_rate(rate: float, seconds: float, call: object) -> list[float]:
-    """Start `rate` calls per second for `seconds` (open loop); latencies in ms."""
-    latencies: list[float] = []
-    lock = threading.Lock()
+def wrk(url: str, token: str, seconds: float, connections: int) -> dict[str, float]:
+    """Closed-loop throughput with wrk (C, two threads): requests/s and latency percentiles."""
+    binary = shutil.which("wrk")
+    assert binary, "wrk: deploy/local/system-libs.sh --tests installs it (apt install wrk)"
+    out = subprocess.run(  # noqa: S603
+        [
+            binary,
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds:g}s",
+            "--latency",
+            "--timeout",
+            "10s",
+            "-H",
+            f"Authorization: Kiosk {token}",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    assert non_2xx is None, out
+    if "Socket errors" in out:
+        print(f"# wrk {url}: {out}", file=sys.stderr)
+    return {"rps": rps, **{f"p{q}_ms": _wrk_ms(out, q) for q in (50, 99)}}
 
-    def one() -> None:
-        started = time.perf_counter()
-        call()  # type: ignore[operator]
-        with lock:
-            latencies.append((time.perf_counter() - started) * 1000)
 
-    with ThreadPoolExecutor(max_workers=64) as pool:
-        begin = time.perf_counter()
-        for i in range(int(rate * seconds)):
-            delay = begin + i / rate - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            pool.submit(one)
-    return latencies
+def _wrk_ms(out: str, q: int) -> float:
+    match = re.search(rf"^\s+{q}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    assert match, out
+    value, unit = float(match.group(1)), match.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
 
-def pct(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[int(q) - 1]
+def open_loop(
+    url: str, token: str, rate: float, seconds: float, method: str = "GET", body: str = ""
+) -> dict[str, float]:
+    """Fixed-rate load from bench/loadgen.py in its own process: p50/p99 at `rate`."""
+    command = [
+        sys.executable,
+        str(ROOT / "bench" / "loadgen.py"),
+        url,
+        "--rate",
+        str(rate),
+        "--seconds",
+        str(seconds),
+        "--method",
+        method,
+        "--header",
+        f"Authorization: Kiosk {token}",
+    ]
+    if body:
+        command += ["--body", body]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    result: dict[str, float] = json.loads(out)
+    if result["errors"]:
+        print(f"# {method} {url}: {result}", file=sys.stderr)
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rate", type=float, default=40.0, help="requests per second")
+    parser.add_argument("--rate", type=float, default=200.0, help="open-loop requests per second")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     owner, _ = Owner.objects.get_or_create(name="Бенчмарк")
@@ -89,7 +130,7 @@ def main() -> None:
     web = subprocess.Popen(  # noqa: S603
         [
             str(Path(sys.executable).parent / "gunicorn"),
-            "config.wsgi",
+            "bench.bare_wsgi",
             "--config",
             "deploy/gunicorn.conf.py",
             "--bind",
@@ -111,36 +152,42 @@ def main() -> None:
             except requests.RequestException:
                 pass
             time.sleep(0.2)
-        body = {"type": "diagnostics", "contact": {"email": "bench@example.com"}}
-
-        def create() -> None:
-            response = http.post(f"{base}/api/sessions", json=body, timeout=10)
-            assert response.status_code == 201, response.text
-
-        session = http.post(f"{base}/api/sessions", json=body, timeout=10).json()
+        body = json.dumps({"type": "diagnostics", "contact": {"email": "bench@example.com"}})
+        session = http.post(
+            f"{base}/api/sessions", data=body, headers={"Content-Type": "application/json"}
+        ).json()
         intent = http.post(
             f"{base}/api/payments/intent", json={"session_id": session["id"]}, timeout=10
         ).json()
-
-        def poll() -> None:
-            response = http.get(f"{base}/api/payments/status/{intent['id']}", timeout=10)
-            assert response.status_code == 200, response.text
-
-        for _ in range(20):  # warm-up
-            poll()
-        created = run_at_rate(args.rate, args.seconds, create)
-        polled = run_at_rate(args.rate, args.seconds, poll)
+        status_url = f"{base}/api/payments/status/{intent['id']}"
+        bare_url = f"{base}/bench/bare"
+        wrk(status_url, token, 2, args.connections)  # warm-up: every worker, every thread
+        wrk(bare_url, token, 2, args.connections)
+        bare = wrk(bare_url, token, args.seconds, args.connections)
+        status = wrk(status_url, token, args.seconds, args.connections)
+        polled = open_loop(status_url, token, args.rate, args.seconds)
+        created = open_loop(
+            f"{base}/api/sessions", token, args.rate, args.seconds, method="POST", body=body
+        )
     finally:
         web.terminate()
         web.wait(timeout=20)
     workers = env.get("WEB_CONCURRENCY", "2")
     threads = env.get("WEB_THREADS", "4")
-    print(f"api_rate_rps={args.rate:g}")
     print(f"api_gunicorn={workers}x{threads} gthread")
-    print(f"session_create_p50_ms={pct(created, 50):.1f}")
-    print(f"session_create_p99_ms={pct(created, 99):.1f}")
-    print(f"payment_status_p50_ms={pct(polled, 50):.1f}")
-    print(f"payment_status_p99_ms={pct(polled, 99):.1f}")
+    print(f"wrk_connections={args.connections}")
+    print(f"bare_rps={bare['rps']:.0f}")
+    print(f"bare_p50_ms={bare['p50_ms']:.2f}")
+    print(f"status_rps={status['rps']:.0f}")
+    print(f"status_p50_ms={status['p50_ms']:.2f}")
+    print(f"status_ratio={status['rps'] / bare['rps']:.2f}")
+    print(f"open_loop_rate_rps={args.rate:g}")
+    print(f"session_create_p50_ms_at_{args.rate:g}={created['p50_ms']:.1f}")
+    print(f"session_create_p99_ms_at_{args.rate:g}={created['p99_ms']:.1f}")
+    print(f"status_p50_ms_at_{args.rate:g}={polled['p50_ms']:.1f}")
+    print(f"status_p99_ms_at_{args.rate:g}={polled['p99_ms']:.1f}")
+    print(f"session_create_errors_at_{args.rate:g}={created['errors']:.0f}")
+    print(f"status_errors_at_{args.rate:g}={polled['errors']:.0f}")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ Development defaults are local and safe; `AGENT_ENV=PROD` refuses to start witho
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
@@ -73,6 +74,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.QueryTextMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -141,6 +143,17 @@ SESSION_COOKIE_SECURE = IS_PROD
 CSRF_COOKIE_SECURE = IS_PROD
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# HTTPS in PROD (each can be turned off where TLS ends elsewhere): redirect plain HTTP, HSTS,
+# and believe the proxy's X-Forwarded-Proto (only the trusted proxy may set it: nginx
+# overwrites it). Probes and the scraper reach /healthz and /metrics over plain HTTP inside.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", IS_PROD)
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^metrics/?$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if IS_PROD else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", IS_PROD)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", IS_PROD)
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("SECURE_PROXY_SSL_HEADER", IS_PROD) else None
+)
 
 # --- Language and time -------------------------------------------------------------------------
 
@@ -171,6 +184,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttles.StaffRateThrottle"],
+    "DEFAULT_PARSER_CLASSES": [
+        "core.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
@@ -386,6 +405,23 @@ KIOSK_UI_IDLE_SECONDS = env_int("KIOSK_UI_IDLE_SECONDS", 90, minimum=3)
 # Largest accepted session metadata, bytes of JSON.
 KIOSK_SESSION_METADATA_MAX_BYTES = env_int("KIOSK_SESSION_METADATA_MAX_BYTES", 8192, minimum=256)
 # DRF throttling (Redis cache): per kiosk token and per client IP ("N/sec|min|hour|day").
+# The reverse proxies in front of the app (addresses or networks): only their
+# X-Forwarded-For is believed (core.net.client_ip). Empty: the header is ignored.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise EnvError("TRUSTED_PROXIES", f"{_proxy!r} is not an address or network") from None
+# Request bodies nested deeper than this are refused (400), long before Python's recursion limit.
+API_JSON_MAX_DEPTH = env_int("API_JSON_MAX_DEPTH", 32, minimum=4)
+# The staff API: requests per token (or signed-in user) and per client address.
+STAFF_THROTTLE_RATE = env_str("STAFF_THROTTLE_RATE", "3000/min")
+STAFF_IP_THROTTLE_RATE = env_str("STAFF_IP_THROTTLE_RATE", "6000/min")
+# A kiosk lists only its own sessions of the last hours (contacts masked).
+KIOSK_SESSION_LIST_HOURS = env_int("KIOSK_SESSION_LIST_HOURS", 12, minimum=1)
+# Kiosk authentication caches a token's kiosk in Redis this long (a save drops it at once).
+KIOSK_AUTH_CACHE_S = env_int("KIOSK_AUTH_CACHE_S", 30, minimum=0)
 KIOSK_THROTTLE_RATE = env_str("KIOSK_THROTTLE_RATE", "600/min")
 KIOSK_IP_THROTTLE_RATE = env_str("KIOSK_IP_THROTTLE_RATE", "1200/min")
 # Absolute base of links sent to clients (report download link in SMS and in the PDF's QR).
@@ -397,6 +433,8 @@ PAYMENTS_PROVIDER = env_choice(
 )
 if IS_PROD and PAYMENTS_PROVIDER == "dev":
     raise EnvError("PAYMENTS_PROVIDER", "the dev emulator cannot take payments with AGENT_ENV=PROD")
+# Payment metadata is capped like session metadata (bytes of JSON).
+PAYMENTS_METADATA_MAX_BYTES = env_int("PAYMENTS_METADATA_MAX_BYTES", 2048, minimum=64)
 PAYMENTS_CURRENCY = env_str("PAYMENTS_CURRENCY", "RUB")
 PAYMENTS_INTENT_TTL_S = env_int("PAYMENTS_INTENT_TTL_S", 900, minimum=30)
 PAYMENTS_DEV_AUTO_CONFIRM_DELAY_MS = env_int("PAYMENTS_DEV_AUTO_CONFIRM_DELAY_MS", 2000, minimum=0)
@@ -405,6 +443,9 @@ PAYMENTS_DEV_MANUAL_MODE = env_bool("PAYMENTS_DEV_MANUAL_MODE", False)
 PAYMENTS_POLL_AFTER_S = env_int("PAYMENTS_POLL_AFTER_S", 60, minimum=0)
 # How long after our cancel/expiry the poller still watches for a late success to refund.
 PAYMENTS_LATE_SUCCESS_WINDOW_S = env_int("PAYMENTS_LATE_SUCCESS_WINDOW_S", 3 * 3600, minimum=60)
+# A paid service must be delivered (its report generated) within this time of the payment;
+# otherwise the held money is released (hold cancelled or refunded) and audited.
+PAYMENTS_SERVICE_DEADLINE_S = env_int("PAYMENTS_SERVICE_DEADLINE_S", 1800, minimum=60)
 YOOKASSA_SHOP_ID = env_str("YOOKASSA_SHOP_ID", None)
 YOOKASSA_SECRET_KEY = env_str("YOOKASSA_SECRET_KEY", None)
 YOOKASSA_WEBHOOK_URL = env_str("YOOKASSA_WEBHOOK_URL", None)

@@ -1,6 +1,6 @@
 """PII masking for logs: e-mail addresses and phone numbers never reach a log line unmasked.
 
-Two layers, both built on `core.pii.mask_text`:
+Two layers, both built on `core.pii.mask_text` (and masking signed download tokens too):
 
 - `PiiMaskingFilter`, set on the handlers in `LOGGING` and on Celery's handlers (celery_app.py):
   masks the message with its arguments and the formatted exception text;
@@ -12,10 +12,21 @@ Two layers, both built on `core.pii.mask_text`:
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from typing import Any
 
-from core.pii import mask_text
+from core.pii import mask_text as mask_pii
+
+# Signed download links (`.../download/<token>`): whoever reads the log line could fetch the
+# report, so the token never reaches one (the access log, "Not Found: ..." lines, tracebacks).
+_SIGNED_LINK = re.compile(r"(/download/)[^\s/?#\"']+")
+
+
+def mask_text(value: str) -> str:
+    """Mask PII and download tokens in one log text."""
+    return _SIGNED_LINK.sub(r"\1***", mask_pii(value))
+
 
 # Holds the message as it was masked: a record whose message was replaced since is masked again.
 _MASKED_FLAG = "_pii_masked"

@@ -8,21 +8,25 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from audit.services import Actor
+from core.api import INT_MAX
+from core.pii import mask_email, mask_phone
 from kiosk import services
 from kiosk.auth import IsKiosk, KioskAPIView, request_kiosk, scope_to_caller
-from kiosk.models import Kiosk, Session, SessionType
+from kiosk.models import Kiosk, Session, SessionStatus, SessionType
+from payments.services import price_for
 
 E164_RE = re.compile(r"^\+[1-9]\d{7,14}$")
 
@@ -117,31 +121,56 @@ def _conflict(exc: services.SessionConflict) -> Response:
     )
 
 
+class MaskedSessionSerializer(SessionSerializer):
+    """A session as a kiosk sees it in a list: the client's contacts masked."""
+
+    def get_contact(self, session: Session) -> dict[str, str]:
+        return {
+            "email": mask_email(session.contact_email),
+            "phone": mask_phone(session.contact_phone),
+        }
+
+
+class SessionListQuery(serializers.Serializer):
+    status = serializers.ChoiceField(choices=SessionStatus.choices, required=False)
+    type = serializers.ChoiceField(choices=SessionType.choices, required=False)
+    kiosk = serializers.IntegerField(required=False, min_value=1, max_value=INT_MAX)
+    created_from = serializers.DateField(
+        required=False, input_formats=["%Y-%m-%d"], help_text="YYYY-MM-DD (UTC day), included"
+    )
+    created_to = serializers.DateField(
+        required=False, input_formats=["%Y-%m-%d"], help_text="YYYY-MM-DD (UTC day), included"
+    )
+
+
+@extend_schema_view(get=extend_schema(parameters=[SessionListQuery]))
 class SessionListCreateView(KioskAPIView, generics.ListAPIView):
     """`GET /api/sessions` (filters: status, type, kiosk, created_from, created_to; paginated),
-    `POST /api/sessions` (kiosk only)."""
+    `POST /api/sessions` (kiosk only). A kiosk lists only its own sessions of the last
+    `KIOSK_SESSION_LIST_HOURS`, with the clients' contacts masked."""
 
     serializer_class = SessionSerializer
+    query_serializer_class = SessionListQuery
+
+    def get_serializer_class(self) -> type[SessionSerializer]:
+        if request_kiosk(self.request) is not None:
+            return MaskedSessionSerializer
+        return SessionSerializer
 
     def get_queryset(self) -> QuerySet[Session]:
         queryset = scope_to_caller(Session.objects.all(), self.request, "kiosk")
-        params = self.request.query_params
-        if params.get("status"):
-            queryset = queryset.filter(status=params["status"])
-        if params.get("type"):
-            queryset = queryset.filter(type=params["type"])
-        if params.get("kiosk"):
-            try:
-                queryset = queryset.filter(kiosk_id=int(params["kiosk"]))
-            except ValueError:
-                raise exceptions.ValidationError({"kiosk": "Must be an integer."}) from None
+        if request_kiosk(self.request) is not None:
+            since = timezone.now() - timedelta(hours=settings.KIOSK_SESSION_LIST_HOURS)
+            queryset = queryset.filter(created_at__gte=since)
+        query = self.query
+        for name in ("status", "type"):
+            if query.get(name):
+                queryset = queryset.filter(**{name: query[name]})
+        if query.get("kiosk"):
+            queryset = queryset.filter(kiosk_id=query["kiosk"])
         for name, lookup in (("created_from", "gte"), ("created_to", "lte")):
-            if params.get(name):
-                try:
-                    day = date.fromisoformat(params[name])
-                except ValueError:
-                    raise exceptions.ValidationError({name: "Must be YYYY-MM-DD."}) from None
-                queryset = queryset.filter(**{f"created_at__date__{lookup}": day})
+            if query.get(name):
+                queryset = queryset.filter(**{f"created_at__date__{lookup}": query[name]})
         return queryset.order_by("-created_at")
 
     @extend_schema(request=SessionCreateSerializer, responses={201: SessionSerializer})
@@ -233,10 +262,8 @@ class KioskConfigSerializer(serializers.ModelSerializer):
         }
 
     def get_prices(self, kiosk: Kiosk) -> dict[str, int]:
-        return {
-            SessionType.DIAGNOSTICS: kiosk.price_diagnostics,
-            SessionType.THICKNESS: kiosk.price_thickness,
-        }
+        # The server's price list: what the intent will charge.
+        return {service: price_for(kiosk, service) for service in SessionType.values}
 
     def get_settings(self, kiosk: Kiosk) -> dict[str, Any]:
         return {

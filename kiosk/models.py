@@ -6,11 +6,19 @@ import hashlib
 import secrets
 import uuid
 from datetime import datetime
+from typing import Any
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.redis import get_redis
+
 TOKEN_PREFIX_LENGTH = 8
+
+
+def token_cache_key(token_hash: str) -> str:
+    """Where kiosk authentication caches the kiosk of a token (see kiosk/auth.py)."""
+    return f"vk:kiosk-token:{token_hash}"
 
 
 def hash_token(raw: str) -> str:
@@ -50,9 +58,21 @@ class Kiosk(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        # The authentication cache forgets this kiosk (a rotated token, a deactivation) at once.
+        stale = [self.token_hash, *getattr(self, "_replaced_token_hashes", [])]
+        get_redis().delete(*[token_cache_key(token_hash) for token_hash in stale if token_hash])
+        self._replaced_token_hashes: list[str] = []
+
     def set_token(self, raw: str | None = None) -> str:
         """Replace the token (not saved); returns the raw token, which is never stored."""
         raw = raw or secrets.token_urlsafe(32)
+        if self.token_hash:
+            self._replaced_token_hashes = [
+                *getattr(self, "_replaced_token_hashes", []),
+                self.token_hash,
+            ]
         self.token_hash = hash_token(raw)
         self.token_prefix = raw[:TOKEN_PREFIX_LENGTH]
         return raw

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,7 +40,17 @@ class SessionConflict(Exception):
         self.session = session
 
 
-def refresh_active_gauge() -> None:
+_gauge_refreshed_at = 0.0
+
+
+def refresh_active_gauge(*, at_most_every_s: float = 0.0) -> None:
+    """Count the active sessions into the gauge; with `at_most_every_s`, skip the count when
+    this process did one that recently (a session create must stay one insert, not a scan)."""
+    global _gauge_refreshed_at
+    now = time.monotonic()
+    if at_most_every_s and now - _gauge_refreshed_at < at_most_every_s:
+        return
+    _gauge_refreshed_at = now
     metrics.SESSIONS_ACTIVE.set(Session.objects.filter(status=SessionStatus.ACTIVE).count())
 
 
@@ -73,7 +84,7 @@ def create_session(
             summary={"type": type, "email": contact_email, "phone": contact_phone},
         )
     metrics.SESSIONS_CREATED.labels(type=type).inc()
-    refresh_active_gauge()
+    refresh_active_gauge(at_most_every_s=1.0)
     log.info(
         "session %s created on kiosk %s for %s %s",
         session.pk,
@@ -116,7 +127,8 @@ def update_session(session_id: Any, *, changes: dict[str, Any], actor: Actor = S
                 setattr(session, field, changes[field])
         if changes.get("ttl_ms"):
             session.ttl_ms = changes["ttl_ms"]
-        session.expires_at = now + timedelta(milliseconds=session.ttl_ms)
+        # Never earlier than before: a paid session is kept until its service deadline.
+        session.expires_at = max(session.expires_at, now + timedelta(milliseconds=session.ttl_ms))
         session.save()
     return session
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from payments.models import PaymentIntent, WebhookEvent
+from payments.models import FiscalSettings, PaymentIntent, ServicePrice, WebhookEvent
 
 
 @admin.register(PaymentIntent)
@@ -18,9 +18,11 @@ class PaymentIntentAdmin(admin.ModelAdmin):
         "provider",
         "status",
         "refund_status",
+        "capture_status",
+        "receipt_registration",
         "created_at",
     ]
-    list_filter = ["status", "provider", "refund_status"]
+    list_filter = ["status", "provider", "refund_status", "capture_status", "receipt_registration"]
     search_fields = ["id", "provider_payment_id"]
     readonly_fields = [field.name for field in PaymentIntent._meta.fields]
     date_hierarchy = "created_at"
@@ -41,3 +43,22 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(ServicePrice)
+class ServicePriceAdmin(admin.ModelAdmin):
+    """The price list: a kiosk's price of a service, or the owner's for all its kiosks."""
+
+    list_display = ["owner", "kiosk", "service_type", "amount", "description", "updated_at"]
+    list_filter = ["service_type", "owner"]
+    list_select_related = ["owner", "kiosk"]
+    autocomplete_fields = ["owner"]
+
+
+@admin.register(FiscalSettings)
+class FiscalSettingsAdmin(admin.ModelAdmin):
+    """The owner's tax system and VAT rate printed on its 54-FZ receipts."""
+
+    list_display = ["owner", "tax_system_code", "vat_code", "updated_at"]
+    list_select_related = ["owner"]
+    autocomplete_fields = ["owner"]

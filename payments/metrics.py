@@ -16,3 +16,5 @@ PAYMENTS_DURATION = Histogram(
     ["status"],
     buckets=(1, 2, 5, 10, 30, 60, 120, 300, 900, 1800),
 )
+RECEIPTS_FAILED = Counter("payments_receipts_failed", "Fiscal receipts refused or not registered")
+PAYMENTS_CAPTURED = Counter("payments_captured", "Held payments captured (service delivered)")

@@ -7,7 +7,7 @@ from typing import Any
 from celery import shared_task
 
 from payments import services
-from payments.providers import ProviderUnavailable
+from payments.providers import ProviderError, ProviderUnavailable
 
 
 @shared_task(acks_late=True)
@@ -49,3 +49,18 @@ def expire_payment_intents() -> int:
 def poll_payment_intents() -> dict[str, int]:
     """Re-read intents still pending (and recently closed ones) at the PSP. Safe to re-run."""
     return services.poll_intents()
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=(ProviderError,),
+    retry_backoff=5,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=6,
+)
+def capture_payment_intent(self: Any, *, intent_id: str) -> str:
+    """Capture the held money of a delivered service. Safe to re-run: captured once (the PSP
+    de-duplicates by the capture key); the poller retries past the last attempt."""
+    return services.capture_intent(intent_id)

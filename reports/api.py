@@ -4,13 +4,16 @@ read report metadata with a signed download link; the link itself (`/reports/dow
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -155,15 +158,25 @@ def _reports(request: Request) -> QuerySet[Report]:
     return scope_to_caller(Report.objects.all(), request, "session__kiosk")
 
 
+class ReportListQuery(serializers.Serializer):
+    session = serializers.UUIDField(required=False, help_text="Only this session's reports")
+
+
+@extend_schema_view(get=extend_schema(parameters=[ReportListQuery]))
 class ReportListView(KioskAPIView, generics.ListAPIView):
-    """`GET /api/reports`: the caller's reports, newest first (`?session=<id>`)."""
+    """`GET /api/reports`: the caller's reports, newest first (`?session=<id>`). A kiosk lists
+    only its own reports of the last `KIOSK_SESSION_LIST_HOURS`."""
 
     serializer_class = ReportSerializer
+    query_serializer_class = ReportListQuery
 
     def get_queryset(self) -> QuerySet[Report]:
         queryset = _reports(self.request)
-        if self.request.query_params.get("session"):
-            queryset = queryset.filter(session_id=self.request.query_params["session"])
+        if request_kiosk(self.request) is not None:
+            since = timezone.now() - timedelta(hours=settings.KIOSK_SESSION_LIST_HOURS)
+            queryset = queryset.filter(created_at__gte=since)
+        if self.query.get("session"):
+            queryset = queryset.filter(session_id=self.query["session"])
         return queryset.order_by("-created_at")
 
 

@@ -35,7 +35,7 @@ from kiosk.models import Kiosk, Session, SessionStatus
 from notifications import services as deliveries
 from notifications.models import Delivery
 from notifications.models import DeliveryStatus as SendStatus
-from payments.models import PaymentStatus
+from payments import services as payments
 from reports import metrics
 from reports.models import DeliveryChannel, DeliveryStatus, Report, ReportKind, ReportStatus
 
@@ -89,7 +89,8 @@ def create_report(
         raise ReportConflict(f"session is a {session.type} session, not {kind}")
     if session.status == SessionStatus.EXPIRED:
         raise ReportConflict("session expired")
-    if not session.payments.filter(status=PaymentStatus.SUCCEEDED).exists():
+    # The service's price, paid (held or captured): not just any payment of the session.
+    if payments.paid_intent(session.pk, payments.price_for(kiosk, session.type)) is None:
         raise ReportConflict("session is not paid")
     with transaction.atomic():
         report = Report.objects.create(
@@ -325,6 +326,8 @@ def generate(report_id: Any) -> Generation:
             )
         locked.session = report.session
         created = _record_deliveries(locked)
+        # The service is delivered: the held money is taken now (once; retried until done).
+        payments.request_capture(report.session_id)
     if pdf is not None:
         metrics.REPORTS_GENERATED.labels(kind=report.kind).inc()
     if not created and not report_deliveries(report.pk).exists():
@@ -372,6 +375,8 @@ def fail_generation(report_id: Any, error: str) -> None:
             obj=report,
             summary={"stage": "generate", "error": error[:500]},
         )
+    # No report, no service: the client's held money is released (after the failure is stored).
+    payments.release_session_payment(report.session_id, reason="service_failed")
     metrics.REPORTS_FAILED.labels(stage="generate").inc()
 
 

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # System packages loaded at run time: Pango, HarfBuzz subsetting and a Cyrillic font for
 # WeasyPrint (PDF reports); with --tests (make test) also Debian's chromium, which the kiosk
-# screen's browser tests drive through Playwright (no browser is downloaded). Installed with apt
+# screen's browser tests drive through Playwright (no browser is downloaded), nginx (the reverse
+# proxy in front of gunicorn in tests/payments/test_behind_proxy.py) and wrk (the load generator
+# of bench/kiosk_api_bench.py). Installed with apt
 # when missing and running as root; otherwise says what to do.
 set -euo pipefail
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
 purpose="PDF reports"
 if [ "${1:-}" = "--tests" ]; then
-  packages+=(chromium)
-  purpose="PDF reports and the kiosk screen tests"
+  packages+=(chromium nginx-light wrk)
+  purpose="PDF reports, the kiosk screen and reverse-proxy tests, the API benchmark"
 fi
 missing=()
 for package in "${packages[@]}"; do

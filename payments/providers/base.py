@@ -20,12 +20,15 @@ class ProviderRejected(ProviderError):
 
 @dataclass(frozen=True)
 class ProviderPayment:
-    """The PSP's view of one payment. `status` is one of ours: pending, succeeded, canceled."""
+    """The PSP's view of one payment. `status` is one of ours: pending, held (the client paid,
+    the money waits for our capture), succeeded (captured), canceled."""
 
     provider_payment_id: str
     status: str
     qr_code_data: str = ""
     cancellation_reason: str = ""
+    # The fiscal receipt's registration: "", pending, succeeded, canceled.
+    receipt_registration: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
 
 
@@ -52,6 +55,10 @@ class CreatePayment:
     description: str
     idempotency_key: str
     metadata: dict[str, str] = field(default_factory=dict)
+    # Hold the money until `capture_payment` (two-stage payment, YooKassa `capture: false`).
+    hold: bool = True
+    # The 54-FZ receipt in YooKassa's shape (customer, items, tax_system_code); None: no receipt.
+    receipt: dict[str, Any] | None = None
 
 
 class PaymentProvider(Protocol):
@@ -63,9 +70,20 @@ class PaymentProvider(Protocol):
 
     def cancel_payment(self, provider_payment_id: str, idempotency_key: str) -> ProviderPayment: ...
 
-    def refund_payment(
+    def capture_payment(
         self, provider_payment_id: str, amount: int, currency: str, idempotency_key: str
+    ) -> ProviderPayment: ...
+
+    def refund_payment(
+        self,
+        provider_payment_id: str,
+        amount: int,
+        currency: str,
+        idempotency_key: str,
+        receipt: dict[str, Any] | None = None,
     ) -> ProviderRefund: ...
+
+    def get_refund_status(self, refund_id: str) -> ProviderRefund: ...
 
     def process_webhook(self, body: dict[str, Any]) -> WebhookNotice:
         """Parse a notification (raises `ProviderRejected` on a malformed one)."""

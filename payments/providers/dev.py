@@ -29,7 +29,14 @@ class DevProvider:
         from payments.models import PaymentIntent
 
         intent = PaymentIntent.objects.get(provider_payment_id=provider_payment_id)
-        status = intent.status if intent.status in ("pending", "succeeded") else "canceled"
+        # Like YooKassa's two-stage payment: paid money is held until captured or released.
+        status = "canceled"
+        if intent.status == "pending":
+            status = "pending"
+        elif intent.status == "succeeded":
+            status = {"held": "held", "captured": "succeeded"}.get(
+                intent.capture_status, "canceled"
+            )
         return ProviderPayment(provider_payment_id=provider_payment_id, status=status)
 
     def get_payment_status(self, provider_payment_id: str) -> ProviderPayment:
@@ -38,10 +45,23 @@ class DevProvider:
     def cancel_payment(self, provider_payment_id: str, idempotency_key: str) -> ProviderPayment:
         return ProviderPayment(provider_payment_id=provider_payment_id, status="canceled")
 
-    def refund_payment(
+    def capture_payment(
         self, provider_payment_id: str, amount: int, currency: str, idempotency_key: str
+    ) -> ProviderPayment:
+        return ProviderPayment(provider_payment_id=provider_payment_id, status="succeeded")
+
+    def refund_payment(
+        self,
+        provider_payment_id: str,
+        amount: int,
+        currency: str,
+        idempotency_key: str,
+        receipt: dict[str, Any] | None = None,
     ) -> ProviderRefund:
         return ProviderRefund(refund_id=f"dev-refund-{provider_payment_id}", status="succeeded")
+
+    def get_refund_status(self, refund_id: str) -> ProviderRefund:
+        return ProviderRefund(refund_id=refund_id, status="succeeded")
 
     def process_webhook(self, body: dict[str, Any]) -> WebhookNotice:
         raise ProviderRejected("the DEV emulator sends no webhooks")

@@ -35,7 +35,7 @@ from payments.providers.base import (
 
 _STATUS = {
     "pending": "pending",
-    "waiting_for_capture": "pending",
+    "waiting_for_capture": "held",
     "succeeded": "succeeded",
     "canceled": "canceled",
 }
@@ -98,6 +98,7 @@ def _payment(response: Any) -> ProviderPayment:
         status=_STATUS.get(str(response.status), "pending"),
         qr_code_data=str(qr),
         cancellation_reason=str(getattr(details, "reason", "") or ""),
+        receipt_registration=str(getattr(response, "receipt_registration", "") or ""),
     )
 
 
@@ -124,11 +125,13 @@ class YooKassaProvider:
     def create_payment(self, request: CreatePayment) -> ProviderPayment:
         params = {
             "amount": _money(request.amount, request.currency),
-            "capture": True,
+            "capture": not request.hold,
             "confirmation": {"type": "qr"},
             "description": request.description[:128],
             "metadata": {"intent_id": request.intent_id, **request.metadata},
         }
+        if request.receipt is not None:
+            params["receipt"] = request.receipt
         response = _call(_Payment.create, params, request.idempotency_key)
         return _payment(response)
 
@@ -138,11 +141,31 @@ class YooKassaProvider:
     def cancel_payment(self, provider_payment_id: str, idempotency_key: str) -> ProviderPayment:
         return _payment(_call(_Payment.cancel, provider_payment_id, idempotency_key))
 
-    def refund_payment(
+    def capture_payment(
         self, provider_payment_id: str, amount: int, currency: str, idempotency_key: str
+    ) -> ProviderPayment:
+        params = {"amount": _money(amount, currency)}
+        return _payment(_call(_Payment.capture, provider_payment_id, params, idempotency_key))
+
+    def refund_payment(
+        self,
+        provider_payment_id: str,
+        amount: int,
+        currency: str,
+        idempotency_key: str,
+        receipt: dict[str, Any] | None = None,
     ) -> ProviderRefund:
-        params = {"payment_id": provider_payment_id, "amount": _money(amount, currency)}
+        params: dict[str, Any] = {
+            "payment_id": provider_payment_id,
+            "amount": _money(amount, currency),
+        }
+        if receipt is not None:
+            params["receipt"] = receipt
         response = _call(_Refund.create, params, idempotency_key)
+        return ProviderRefund(refund_id=str(response.id), status=str(response.status))
+
+    def get_refund_status(self, refund_id: str) -> ProviderRefund:
+        response = _call(_Refund.find_one, refund_id)
         return ProviderRefund(refund_id=str(response.id), status=str(response.status))
 
     def process_webhook(self, body: dict[str, Any]) -> WebhookNotice:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -146,3 +147,18 @@ def test_prod_refuses_the_payment_emulator() -> None:
     result = _start({**PROD_SECRETS, "PAYMENTS_PROVIDER": "dev"}, "manage.py", "check")
     assert result.returncode == 2
     assert "PAYMENTS_PROVIDER: the dev emulator cannot take payments" in result.stderr
+
+
+def test_prod_deploy_check_is_clean_with_https_on_by_default() -> None:
+    env = {**PROD_SECRETS, "SECRET_KEY": secrets.token_urlsafe(50)}
+    result = _start(env, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, s.SECURE_PROXY_SSL_HEADER)"
+    )
+    shown = _start({**env, "DJANGO_SETTINGS_MODULE": "config.settings"}, "-c", code)
+    assert shown.stdout.split() == ["True", "31536000", "('HTTP_X_FORWARDED_PROTO',", "'https')"]
+    # Each is configurable (TLS may end at a load balancer that redirects itself).
+    off = {**env, "SECURE_SSL_REDIRECT": "false", "DJANGO_SETTINGS_MODULE": "config.settings"}
+    assert _start(off, "-c", code).stdout.split()[0] == "False"

@@ -80,9 +80,10 @@ def paid_session(
     )
     PaymentIntent.objects.create(
         session=session,
-        amount=30000,
+        amount=k.kiosk.price_for(session_type),
         provider="dev",
         status="succeeded",
+        capture_status="held",
         qr_code_data=f"http://127.0.0.1:8000/dev-pay/{session.pk}?sum=30000",
         idempotency_key=f"vk-intent-{uuid.uuid4()}",
         expires_at=timezone.now() + timedelta(minutes=15),

@@ -63,7 +63,7 @@ def test_create_sends_deterministic_key_and_a_retry_after_500_reuses_it(
     assert len(sandbox.state.payments) == 1  # one payment, never two charges
     assert creates[0].body["confirmation"] == {"type": "qr"}
     assert creates[0].body["amount"] == {"value": "480.00", "currency": "RUB"}
-    assert creates[0].body["capture"] is True
+    assert creates[0].body["capture"] is False  # held until the report is generated
     assert intent["provider_payment_id"] in sandbox.state.payments
     assert intent["qr_code_data"].startswith("https://qr.nspk.ru/")
 
@@ -118,9 +118,9 @@ def test_forged_succeeded_webhook_for_a_pending_payment_changes_nothing(
     assert PaymentIntent.objects.get(pk=intent["id"]).status == "pending"
     assert sandbox.requests("GET", f"/v3/payments/{payment_id}")  # it asked the API
 
-    # The genuine notification later is still applied.
+    # The genuine notification later is still applied (the client paid: the money is held).
     sandbox.set_status(payment_id, "succeeded")
-    _webhook(Client(), notification("payment.succeeded", sandbox.state.payments[payment_id]))
+    _webhook(Client(), notification("payment.waiting_for_capture", sandbox.public(payment_id)))
     wait_for(lambda: PaymentIntent.objects.get(pk=intent["id"]).status == "succeeded")
 
 
@@ -129,7 +129,7 @@ def test_duplicate_notification_is_applied_once(sandbox, redis_client, celery_wo
     intent = _intent(k)
     payment_id = intent["provider_payment_id"]
     sandbox.set_status(payment_id, "succeeded")
-    body = notification("payment.succeeded", sandbox.state.payments[payment_id])
+    body = notification("payment.waiting_for_capture", sandbox.public(payment_id))
     web = Client()
     before = metric_value(web.get("/metrics").content.decode(), "payments_confirmed_total")
 
@@ -149,7 +149,9 @@ def test_duplicate_notification_is_applied_once(sandbox, redis_client, celery_wo
     assert after == before + 1
 
 
-def test_late_success_after_expiry_is_refunded_once(sandbox, redis_client, celery_worker) -> None:
+def test_late_success_after_expiry_has_its_hold_cancelled_once(
+    sandbox, redis_client, celery_worker
+) -> None:
     k = make_kiosk()
     intent = _intent(k)
     payment_id = intent["provider_payment_id"]
@@ -166,21 +168,26 @@ def test_late_success_after_expiry_is_refunded_once(sandbox, redis_client, celer
     )
 
     sandbox.set_status(payment_id, "succeeded")  # the client paid at the last second
-    body = notification("payment.succeeded", sandbox.state.payments[payment_id])
+    assert sandbox.state.payments[payment_id]["status"] == "waiting_for_capture"
+    body = notification("payment.waiting_for_capture", sandbox.public(payment_id))
     assert _webhook(web, body).status_code == 200
     row = wait_for(
         lambda: PaymentIntent.objects.filter(pk=intent["id"], refund_status="succeeded").first()
     )
     assert row.status == "expired"  # the terminal state stays
-    refunds = sandbox.requests("POST", "/v3/refunds")
-    assert len(refunds) == 1
-    assert refunds[0].idempotence_key == f"vk-refund-{intent['id']}"
-    assert refunds[0].body["amount"] == {"value": "480.00", "currency": "RUB"}
+    # A hold is cancelled (no refund, no fee), with its own key.
+    cancels = sandbox.requests("POST", f"/v3/payments/{payment_id}/cancel")
+    # (the expiry's own cancel of the pending payment was refused by YooKassa, as it is)
+    releases = [c for c in cancels if c.idempotence_key == f"vk-release-{intent['id']}"]
+    assert len(releases) == 1
+    assert sandbox.state.payments[payment_id]["status"] == "canceled"
+    assert not sandbox.requests("POST", "/v3/refunds")
     assert AuditEntry.objects.filter(action="payment.late_success_refunded").count() == 1
 
-    # The poller sees the same success again: no second refund.
+    # The poller sees the payment again: nothing more is sent.
     poll_intents()
-    assert len(sandbox.state.refunds) == 1
+    assert len(sandbox.requests("POST", f"/v3/payments/{payment_id}/cancel")) == len(cancels)
+    assert not sandbox.state.refunds
     after = metric_value(
         web.get("/metrics").content.decode(),
         "payments_failed_total",
