@@ -8,10 +8,12 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from audit.models import AuditEntry
+from tenancy.cabinet.options import CabinetModelAdmin
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(CabinetModelAdmin):
+    owner_field = "owner"
     list_display = ["created_at", "actor_kind", "actor_label", "action", "object_type", "object_id"]
     list_filter = ["actor_kind", "action", "owner"]
     search_fields = ["action", "actor_label", "object_id"]

@@ -6,10 +6,12 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from payments.models import PaymentIntent, WebhookEvent
+from tenancy.cabinet.options import CabinetModelAdmin
 
 
 @admin.register(PaymentIntent)
-class PaymentIntentAdmin(admin.ModelAdmin):
+class PaymentIntentAdmin(CabinetModelAdmin):
+    owner_field = "session__kiosk__owner"
     list_display = [
         "id",
         "session",
@@ -33,7 +35,7 @@ class PaymentIntentAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(CabinetModelAdmin):
     list_display = ["id", "received_at", "event", "object_id", "remote_ip", "applied", "outcome"]
     list_filter = ["event", "applied", "outcome"]
     search_fields = ["object_id"]

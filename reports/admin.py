@@ -11,9 +11,10 @@ from audit.models import ActorKind
 from audit.services import Actor
 from reports import services
 from reports.models import Report, ReportDelivery
+from tenancy.cabinet.options import CabinetModelAdmin, CabinetTabularInline
 
 
-class ReportDeliveryInline(admin.TabularInline):
+class ReportDeliveryInline(CabinetTabularInline):
     model = ReportDelivery
     extra = 0
     can_delete = False
@@ -25,7 +26,8 @@ class ReportDeliveryInline(admin.TabularInline):
 
 
 @admin.register(Report)
-class ReportAdmin(admin.ModelAdmin):
+class ReportAdmin(CabinetModelAdmin):
+    owner_field = "session__kiosk__owner"
     list_display = ["id", "kind", "status", "failed_stage", "session", "created_at"]
     list_filter = ["status", "failed_stage", "kind"]
     search_fields = ["id", "session__id"]

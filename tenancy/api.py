@@ -7,10 +7,13 @@ from typing import cast
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import FIELD_ERRORS
 from tenancy.models import Membership
 from tenancy.permissions import STAFF_ROLES
 from tenancy.views import OwnerScopedReadOnlyViewSet
@@ -69,3 +72,20 @@ class MembershipViewSet(OwnerScopedReadOnlyViewSet):
     queryset = Membership.objects.select_related("user").order_by("id")
     serializer_class = MembershipSerializer
     allowed_roles = STAFF_ROLES
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class TokenView(ObtainAuthToken):
+    """`POST /api/auth/token/`: user name and password in, the user's API token out. Wrong
+    passwords count towards the login lockout (429 while it lasts)."""
+
+    @extend_schema(
+        summary="The API token of a user (login and password)",
+        request=AuthTokenSerializer,
+        responses={200: TokenSerializer, 400: FIELD_ERRORS, 429: None},
+    )
+    def post(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().post(request, *args, **kwargs)
