@@ -1,7 +1,9 @@
-"""Owners and memberships (members see their own owner, read-only), and failed-login records
-(platform staff; lifting a lockout is audited)."""
+"""Owners and memberships (members see their own owner, read-only), the audit log, and
+failed-login records (platform staff; lifting a lockout is audited)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin, messages
@@ -9,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from audit.models import AuditEntry
 from tenancy.cabinet.options import CabinetModelAdmin, CabinetTabularInline
 from tenancy.lockout import reset_lockout
 from tenancy.models import Membership, Owner
@@ -76,4 +79,25 @@ class AccessLogAdmin(CabinetModelAdmin):
     readonly_fields = [f.name for f in AccessLog._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(CabinetModelAdmin):
+    """The audit log, read-only; members see their own owner's entries (owners and admins)."""
+
+    owner_field = "owner"
+    list_display = ["created_at", "actor_kind", "actor_label", "action", "object_type", "object_id"]
+    list_filter = ["actor_kind", "action", "owner"]
+    search_fields = ["action", "actor_label", "object_id"]
+    date_hierarchy = "created_at"
+    readonly_fields = [field.name for field in AuditEntry._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

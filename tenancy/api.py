@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import cast
 
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.request import Request
@@ -88,4 +89,16 @@ class TokenView(ObtainAuthToken):
         responses={200: TokenSerializer, 400: FIELD_ERRORS, 429: None},
     )
     def post(self, request: Request, *args: object, **kwargs: object) -> Response:
-        return super().post(request, *args, **kwargs)
+        try:
+            return super().post(request, *args, **kwargs)
+        except exceptions.ValidationError:
+            # axes marks the DRF request it was given; answer a lockout as the admin does.
+            if getattr(request, "axes_locked_out", False):
+                raise LockedOut from None
+            raise
+
+
+class LockedOut(exceptions.APIException):
+    status_code = 429
+    default_detail = _("Too many failed logins: try again later.")
+    default_code = "locked_out"
