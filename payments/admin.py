@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from payments.models import PaymentIntent, WebhookEvent
+from tenancy.cabinet.labels import label
 from tenancy.cabinet.options import CabinetModelAdmin
 
 
@@ -36,7 +38,19 @@ class PaymentIntentAdmin(CabinetModelAdmin):
 
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(CabinetModelAdmin):
-    list_display = ["id", "received_at", "event", "object_id", "remote_ip", "applied", "outcome"]
+    @admin.display(description=_("event"), ordering="event")
+    def event_words(self, obj: WebhookEvent) -> str:
+        return label(obj.event)
+
+    list_display = [
+        "id",
+        "received_at",
+        "event_words",
+        "object_id",
+        "remote_ip",
+        "applied",
+        "outcome",
+    ]
     list_filter = ["event", "applied", "outcome"]
     search_fields = ["object_id"]
     readonly_fields = [field.name for field in WebhookEvent._meta.fields]

@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import AuditEntry
+from tenancy.cabinet.labels import label
 from tenancy.cabinet.options import CabinetModelAdmin, CabinetTabularInline
 from tenancy.lockout import reset_lockout
 from tenancy.models import Membership, Owner
@@ -87,7 +88,14 @@ class AuditEntryAdmin(CabinetModelAdmin):
     """The audit log, read-only; members see their own owner's entries (owners and admins)."""
 
     owner_field = "owner"
-    list_display = ["created_at", "actor_kind", "actor_label", "action", "object_type", "object_id"]
+    list_display = [
+        "created_at",
+        "actor_kind",
+        "actor_label",
+        "action_words",
+        "object_type",
+        "object_id",
+    ]
     list_filter = ["actor_kind", "action", "owner"]
     search_fields = ["action", "actor_label", "object_id"]
     date_hierarchy = "created_at"
@@ -95,6 +103,10 @@ class AuditEntryAdmin(CabinetModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.display(description=_("action"), ordering="action")
+    def action_words(self, obj: AuditEntry) -> str:
+        return label(obj.action)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -3,6 +3,7 @@ logged operations (`tasks_app.services.move_stock`, `inventory.services.adjust_w
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import admin
@@ -13,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from inventory.admin import operations
 from inventory.admin.display import fill_bar, quantity
 from inventory.models import Inventory, InventoryChange, Recipe, RecipeItem, RecipePreset
+from inventory.services import save_recipe
 from tenancy.cabinet import scope
 from tenancy.cabinet.options import CabinetModelAdmin, CabinetTabularInline
 
@@ -155,6 +157,28 @@ class RecipeAdmin(operations.ApplyPresetMixin, CabinetModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Recipe]:
         return super().get_queryset(request).prefetch_related("items")
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """The ingredients are written by `save_recipe`, as through the API: the inline's rows
+        (those not deleted, quantity > 0) replace the recipe's; sales deduct by them from now
+        on, past sales stay as they were."""
+        form.save_m2m()
+        items: dict[str, Decimal] = {}
+        for formset in formsets:
+            formset.save(commit=False)  # what changed, for the history; nothing is written
+            for item_form in formset.forms:
+                data = getattr(item_form, "cleaned_data", None) or {}
+                if data.get("DELETE") or not data.get("item_name") or data.get("quantity") is None:
+                    continue
+                items[data["item_name"]] = data["quantity"]
+        recipe = form.instance
+        save_recipe(
+            recipe.terminal_id,
+            recipe.machine_item_id,
+            name=recipe.name,
+            items=items,
+            is_hidden=recipe.is_hidden,
+        )
 
     @admin.display(description=_("ingredients"))
     def ingredients(self, obj: Recipe) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from django.utils import timezone
-from django.utils.text import slugify
+from django.utils.text import capfirst, slugify
 from openpyxl import Workbook
 
 FORMATS = {"csv": "CSV", "xlsx": "Excel"}
@@ -42,7 +42,7 @@ def cell(row: Any, accessor: str | Callable[[Any], Any]) -> Cell:
 
 
 def table(columns: Sequence[Column], rows: Iterable[Any]) -> Iterable[list[Cell]]:
-    yield [str(header) for header, _accessor in columns]
+    yield [capfirst(str(header)) for header, _accessor in columns]
     for row in rows:
         yield [cell(row, accessor) for _header, accessor in columns]
 

@@ -245,6 +245,19 @@ class ScopedInlineMixin:
     def _may(self, request: HttpRequest, roles: tuple[str, ...]) -> bool:
         return scope.is_platform_staff(request) or scope.role_of(request) in roles
 
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        base = super().get_formset(request, obj, **kwargs)  # type: ignore[misc]
+
+        class LabelledFormSet(base):  # type: ignore[misc, valid-type]
+            """A table row's inputs carry their column's name (screen readers see no label)."""
+
+            def add_fields(self, form: Any, index: Any) -> None:
+                super().add_fields(form, index)
+                for field in form.fields.values():
+                    field.widget.attrs.setdefault("aria-label", str(field.label or ""))
+
+        return LabelledFormSet
+
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if scope.is_platform_staff(request):
             return super().has_view_permission(request, obj)  # type: ignore[misc]

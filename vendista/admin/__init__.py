@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from tenancy.cabinet import scope
+from tenancy.cabinet.labels import label
 from tenancy.cabinet.options import CabinetModelAdmin
 from vendista.admin.pages import FinanceExportMixin, TerminalPageMixin
 from vendista.models import (
@@ -236,7 +237,7 @@ class ImportRunAdmin(CabinetModelAdmin):
         "owner",
         "kind",
         "mode",
-        "trigger",
+        "trigger_words",
         "status",
         "pages_done",
         "fetched",
@@ -256,6 +257,10 @@ class ImportRunAdmin(CabinetModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.display(description=_("trigger"), ordering="trigger")
+    def trigger_words(self, obj: ImportRun) -> str:
+        return label(obj.trigger)
 
     @admin.display(description=_("duration, s"))
     def duration(self, obj: ImportRun) -> str:
