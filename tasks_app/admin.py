@@ -79,6 +79,7 @@ class TaskAdmin(CabinetModelAdmin):
     view_roles = scope.EVERY_ROLE
     write_roles = scope.STAFF_ROLES
     add_roles = ()  # tasks are raised by the import or through the API
+    change_form_template = "cabinet/task_change_form.html"
     list_display = [
         "id",
         "created_at",

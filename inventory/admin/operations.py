@@ -64,8 +64,8 @@ def parse_place(value: str, request: HttpRequest) -> tuple[int, stock.Place]:
 
 
 class TransferForm(forms.Form):
-    source = forms.ChoiceField(label=_("From"), widget=UnfoldAdminSelectWidget)
-    destination = forms.ChoiceField(label=_("To"), widget=UnfoldAdminSelectWidget)
+    source = forms.ChoiceField(label=_("Source place"), widget=UnfoldAdminSelectWidget)
+    destination = forms.ChoiceField(label=_("Destination place"), widget=UnfoldAdminSelectWidget)
     item_name = forms.ChoiceField(label=_("Ingredient"), widget=UnfoldAdminSelectWidget)
     quantity = forms.DecimalField(
         label=_("Quantity"),

@@ -1,0 +1,50 @@
+"""Strings of django-unfold's templates that neither unfold nor Django translate into Russian;
+listed here so that `makemessages` puts them into the project's catalogue."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_noop
+
+THEME_STRINGS = [
+    gettext_noop("By %(filter_title)s"),
+    gettext_noop("Add row"),
+    gettext_noop("All applications"),
+    gettext_noop("Apply Filters"),
+    gettext_noop("Choose file to upload"),
+    gettext_noop("Click to cancel"),
+    gettext_noop("Click to download"),
+    gettext_noop("Dark"),
+    gettext_noop("Light"),
+    gettext_noop("Date from"),
+    gettext_noop("Date to"),
+    gettext_noop("Expand row"),
+    gettext_noop("Forgotten your password or username?"),
+    gettext_noop("General"),
+    gettext_noop("Go back"),
+    gettext_noop("Image preview"),
+    gettext_noop("Loading more results..."),
+    gettext_noop("More actions"),
+    gettext_noop("Next"),
+    gettext_noop("Previous"),
+    gettext_noop("No data"),
+    gettext_noop("No recent searches"),
+    gettext_noop("No results found"),
+    gettext_noop("No results matching your query"),
+    gettext_noop("Recent searches"),
+    gettext_noop("Reset filters"),
+    gettext_noop("Return to site"),
+    gettext_noop("Run"),
+    gettext_noop("Search apps and models..."),
+    gettext_noop("Select action"),
+    gettext_noop("Select action to run"),
+    gettext_noop("Select all rows"),
+    gettext_noop("Select format"),
+    gettext_noop("Select record"),
+    gettext_noop("Select value"),
+    gettext_noop("This item will be deleted."),
+    gettext_noop("This page yielded into no results. Create a new item or reset your filters."),
+    gettext_noop("Toggle password visibility"),
+    gettext_noop("Type to search"),
+    gettext_noop("Welcome"),
+    gettext_noop("You have been successfully logged out from the administration"),
+]
