@@ -46,5 +46,9 @@ THEME_STRINGS = [
     gettext_noop("Toggle password visibility"),
     gettext_noop("Type to search"),
     gettext_noop("Welcome"),
+    gettext_noop("True"),
+    gettext_noop("False"),
+    gettext_noop("Date"),
+    gettext_noop("Value"),
     gettext_noop("You have been successfully logged out from the administration"),
 ]
