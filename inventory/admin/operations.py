@@ -79,9 +79,14 @@ class TransferForm(forms.Form):
     def __init__(self, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         places = place_choices(request)
-        self.fields["source"].choices = places
-        self.fields["destination"].choices = places
-        self.fields["item_name"].choices = item_choices(request)
+        for name, choices in (
+            ("source", places),
+            ("destination", places),
+            ("item_name", item_choices(request)),
+        ):
+            field = self.fields[name]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = choices
 
 
 class AdjustForm(forms.Form):
@@ -98,7 +103,9 @@ class AdjustForm(forms.Form):
 
     def __init__(self, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["owner"].choices = [
+        owner = self.fields["owner"]
+        assert isinstance(owner, forms.ChoiceField)
+        owner.choices = [
             (value.partition(":")[2], label)
             for value, label in place_choices(request)
             if value.startswith("warehouse:")
@@ -216,7 +223,9 @@ class ApplyPresetMixin:
         elif scope.is_platform_staff(request):
             presets = RecipePreset.objects.all()
         form = PresetForm(request.POST if "apply" in request.POST else None)
-        form.fields["preset"].queryset = presets
+        preset_field = form.fields["preset"]
+        assert isinstance(preset_field, forms.ModelChoiceField)
+        preset_field.queryset = presets
         if "apply" in request.POST and form.is_valid():
             preset = form.cleaned_data["preset"]
             items = {item["item_name"]: Decimal(str(item["quantity"])) for item in preset.items}

@@ -53,7 +53,7 @@ class CabinetSite(UnfoldAdminSite):
         admin_class = admin_class or ModelAdmin
         if not issubclass(admin_class, ScopeMixin):
             # Someone else's admin: themed, and for platform staff only (no owner_field).
-            bases = (ScopeMixin, admin_class)
+            bases: tuple[type, ...] = (ScopeMixin, admin_class)
             if not issubclass(admin_class, UnfoldModelAdmin):
                 bases = (*bases, UnfoldModelAdmin)
             admin_class = type(admin_class.__name__, bases, {"__module__": admin_class.__module__})

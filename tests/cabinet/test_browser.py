@@ -41,6 +41,7 @@ def demo(live_server) -> Owner:
     owner = Owner.objects.get(memberships__user__username="demo-owner")
     # The first terminal's cups run out (below their critical level), as sales would make them.
     first = Terminal.objects.filter(owner=owner).order_by("id").first()
+    assert first is not None
     Inventory.objects.filter(terminal=first, location="machine", item_name="Стаканы").update(
         current_stock=F("critical_stock") - 1
     )

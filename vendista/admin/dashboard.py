@@ -56,7 +56,8 @@ def missing_recipes(terminal_ids: list[int]) -> dict[int, list[int]]:
     )
     found: dict[int, list[int]] = defaultdict(list)
     for terminal_id, item in rows:
-        found[terminal_id].append(item)
+        if terminal_id is not None and item is not None:
+            found[terminal_id].append(item)
     return {key: sorted(items) for key, items in found.items()}
 
 
