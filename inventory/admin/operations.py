@@ -182,7 +182,7 @@ class StockOperationsMixin:
                 }
                 messages.success(request, text)
                 return HttpResponseRedirect(reverse("admin:inventory_inventory_changelist"))
-        return render_form(self, request, form, _("Move stock"))
+        return render_form(self, request, form, _("Move stock"), submit_label=_("Move"))
 
     def adjust_view(self, request: HttpRequest) -> HttpResponse:
         if not scope.may(request, scope.STAFF_ROLES):
@@ -199,7 +199,9 @@ class StockOperationsMixin:
             else:
                 messages.success(request, _("The warehouse stock was changed."))
                 return HttpResponseRedirect(reverse("admin:inventory_inventory_changelist"))
-        return render_form(self, request, form, _("Adjust the warehouse"))
+        return render_form(
+            self, request, form, _("Adjust the warehouse"), submit_label=_("Change the stock")
+        )
 
 
 class PresetForm(forms.Form):
@@ -245,6 +247,7 @@ class ApplyPresetMixin:
             form,
             _("Apply a preset"),
             action_name="apply_preset",
+            submit_label=_("Apply"),
             selected=[str(pk) for pk in queryset.values_list("pk", flat=True)],
             objects=list(queryset),
         )

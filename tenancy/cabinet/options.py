@@ -9,6 +9,7 @@ platform staff only. Querysets, object lookups (a foreign id is a 404), related-
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.admin import RelatedOnlyFieldListFilter
@@ -255,6 +256,9 @@ class ScopedInlineMixin:
                 super().add_fields(form, index)
                 for field in form.fields.values():
                     field.widget.attrs.setdefault("aria-label", str(field.label or ""))
+                for key, value in form.initial.items():
+                    if isinstance(value, Decimal):  # 175, not 175.000
+                        form.initial[key] = f"{value.normalize():f}"
 
         return LabelledFormSet
 

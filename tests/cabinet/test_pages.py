@@ -181,3 +181,23 @@ def test_exports_are_csv_and_excel_of_the_callers_rows_only() -> None:
     assert len(lines) == 2 and lines[1].startswith(tenant.owner.name)
     log = client.get("/admin/inventory/inventorychange/export/csv/").content.decode("utf-8-sig")
     assert "Чужие" not in log and log.splitlines()[0].startswith("Время")
+
+
+def test_the_dashboard_counts_sales_per_terminal_or_per_drink_and_hides_them_from_service() -> None:
+    tenant = make_tenant(Role.OWNER)
+    shop = seed_shop(tenant.owner, marker="Д")
+    seed_shop(make_tenant().owner, marker="Чужие")
+    client = signed_in(tenant.user)
+    everything = client.get("/admin/")
+    assert everything.context["chart"]["total"] == 3  # the owner's three sales, not the other's
+    assert everything.context["sales"] is not None
+    assert client.get("/admin/?item=1").context["chart"]["total"] == 1
+    other_terminal = shop.terminals[1].pk
+    assert client.get(f"/admin/?terminal={other_terminal}").context["chart"]["total"] == 0
+    cards = {card["terminal"].pk: card for card in everything.context["cards"]}
+    assert cards[shop.terminals[0].pk]["missing"] == [7]  # item 7 sold without a recipe
+    assert cards[shop.terminals[0].pk]["task"] is not None
+    service = make_tenant(Role.SERVICE, owner=tenant.owner)
+    page = signed_in(service.user).get("/admin/")
+    assert page.context["sales"] is None and page.context["chart"] is None
+    assert len(page.context["cards"]) == 2

@@ -126,12 +126,29 @@ def sales_figures(request: HttpRequest, now: Any = None) -> dict[str, Any]:
     }
 
 
-def sales_chart(request: HttpRequest, terminal_id: int | None, now: Any = None) -> dict[str, Any]:
+def drink_choices(terminal_ids: list[int]) -> list[tuple[int, str]]:
+    """Machine items with a recipe on the visible terminals, with the first recipe's name."""
+    names: dict[int, str] = {}
+    for item, name in (
+        Recipe.objects.filter(terminal_id__in=terminal_ids)
+        .order_by("machine_item_id", "terminal_id")
+        .values_list("machine_item_id", "name")
+    ):
+        names.setdefault(item, name)
+    return sorted(names.items())
+
+
+def sales_chart(
+    request: HttpRequest, terminal_id: int | None, item: int | None = None, now: Any = None
+) -> dict[str, Any]:
+    """Sales per Moscow day of the last 30 days: all, one terminal's, or one drink's."""
     today = start_of_moscow_day(now)
     start = today - timedelta(days=CHART_DAYS - 1)
     sales = scoped(Transaction.objects.filter(SALE, time__gte=start), request)
     if terminal_id:
         sales = sales.filter(terminal_id=terminal_id)
+    if item:
+        sales = sales.filter(machine_item_id=item)
     by_day = {
         row["day"]: row
         for row in sales.annotate(day=TruncDate("time", tzinfo=MOSCOW))
@@ -181,23 +198,29 @@ def connections(request: HttpRequest, now: Any = None) -> list[dict[str, Any]]:
     return result
 
 
+def _int_param(request: HttpRequest, name: str) -> int | None:
+    try:
+        return int(request.GET.get(name, "") or 0) or None
+    except ValueError:
+        return None
+
+
 def dashboard_callback(request: HttpRequest, context: dict[str, Any]) -> dict[str, Any]:
     """django-unfold's DASHBOARD_CALLBACK: the figures of the first page."""
     if not request.user.is_authenticated:
         return context
-    try:
-        chart_terminal = int(request.GET.get("terminal", "") or 0) or None
-    except ValueError:
-        chart_terminal = None
+    chart_terminal = _int_param(request, "terminal")
+    chart_item = _int_param(request, "item")
     cards = terminal_cards(request)
+    finance = scope.may(request, scope.STAFF_ROLES)
     context.update(
         {
             "cards": cards,
-            "sales": sales_figures(request) if scope.may(request, scope.STAFF_ROLES) else None,
-            "chart": sales_chart(request, chart_terminal)
-            if scope.may(request, scope.STAFF_ROLES)
-            else None,
+            "sales": sales_figures(request) if finance else None,
+            "chart": sales_chart(request, chart_terminal, chart_item) if finance else None,
             "chart_terminal": chart_terminal,
+            "chart_item": chart_item,
+            "drinks": drink_choices([card["terminal"].pk for card in cards]) if finance else [],
             "connections": connections(request) if scope.may(request, scope.OWNER_ONLY) else [],
             "title": _("Dashboard"),
         }
