@@ -6,6 +6,7 @@ Development defaults are local and safe; `AGENT_ENV=PROD` refuses to start witho
 from __future__ import annotations
 
 import ipaddress
+from datetime import timedelta
 from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
@@ -47,7 +48,9 @@ if IS_PROD and not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin is the cabinet: django-unfold's theme, the site from tenancy.cabinet.
+    "unfold.apps.BasicAppConfig",
+    "tenancy.apps.CabinetAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -60,6 +63,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_prometheus",
     "django_celery_beat",
+    "axes",
     "tenancy",
     "vendista",
     "inventory",
@@ -83,6 +87,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: answers a locked-out login (admin, DRF login, token endpoint) with 429.
+    "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -138,6 +144,37 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+AUTHENTICATION_BACKENDS = [
+    # First: refuses every login of a locked-out user or address, whatever the endpoint.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed logins: locked per user name and, separately, per source address; rows in PostgreSQL.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# The address a failure counts against; the lead may point it at the trusted-proxy helper.
+AXES_CLIENT_IP_CALLABLE = env_str("AXES_CLIENT_IP_CALLABLE", "tenancy.lockout.client_ip")
+AXES_LOCKOUT_TEMPLATE = "cabinet/lockout.html"
+AXES_ENABLE_ADMIN = False  # tenancy.admin registers the attempts, platform staff only
+
+# The admin's theme (django-unfold): the dashboard first, a sidebar of what the role may open.
+UNFOLD = {
+    "SITE_TITLE": "vendkiosk",
+    "SITE_HEADER": "vendkiosk",
+    "SITE_SUBHEADER": _("Owners' cabinet"),
+    "SITE_URL": "/admin/",
+    "SHOW_VIEW_ON_SITE": False,
+    "DASHBOARD_CALLBACK": "vendista.admin.dashboard.dashboard_callback",
+    "STYLES": ["/static/cabinet/cabinet.css"],
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": False,
+        "navigation": "tenancy.cabinet.site.sidebar_navigation",
+    },
+}
 
 SESSION_COOKIE_SECURE = IS_PROD
 CSRF_COOKIE_SECURE = IS_PROD

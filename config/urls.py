@@ -8,10 +8,8 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-admin.site.site_header = "vendkiosk"
-admin.site.site_title = "vendkiosk"
-
 urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="admin:index"), name="root"),
     path("admin/", admin.site.urls),
     path("", include("core.urls")),  # /healthz, /metrics
     path("", include("tenancy.urls")),  # /api/me/, /api/members/

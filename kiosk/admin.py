@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.services import record
 from kiosk.models import Kiosk, Session
+from tenancy.cabinet.options import CabinetModelAdmin
 
 
 def _rotate(request: HttpRequest, kiosk: Kiosk, action: str) -> None:
@@ -37,7 +38,8 @@ def _rotate(request: HttpRequest, kiosk: Kiosk, action: str) -> None:
 
 
 @admin.register(Kiosk)
-class KioskAdmin(admin.ModelAdmin):
+class KioskAdmin(CabinetModelAdmin):
+    owner_field = "owner"
     list_display = ["id", "name", "owner", "is_active", "token_prefix", "token_rotated_at"]
     list_filter = ["is_active", "owner"]
     search_fields = ["name", "brand_name", "owner__name"]
@@ -58,7 +60,8 @@ class KioskAdmin(admin.ModelAdmin):
 
 
 @admin.register(Session)
-class SessionAdmin(admin.ModelAdmin):
+class SessionAdmin(CabinetModelAdmin):
+    owner_field = "kiosk__owner"
     list_display = ["id", "kiosk", "type", "status", "created_at", "expires_at"]
     list_filter = ["status", "type", "kiosk"]
     list_select_related = ["kiosk"]

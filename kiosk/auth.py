@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions, permissions, serializers, throttling
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -57,14 +58,14 @@ class KioskTokenAuthentication(authentication.BaseAuthentication):
         if not header or header[0].lower() != KEYWORD.lower().encode():
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Invalid kiosk token header.")
+            raise exceptions.AuthenticationFailed(_("Invalid kiosk token header."))
         try:
             raw = header[1].decode()
         except UnicodeError:
-            raise exceptions.AuthenticationFailed("Invalid kiosk token.") from None
+            raise exceptions.AuthenticationFailed(_("Invalid kiosk token.")) from None
         kiosk = kiosk_for_token(raw)
         if kiosk is None:
-            raise exceptions.AuthenticationFailed("Invalid kiosk token.")
+            raise exceptions.AuthenticationFailed(_("Invalid kiosk token."))
         return KioskPrincipal(kiosk), kiosk
 
     def authenticate_header(self, request: Request) -> str:
@@ -103,7 +104,7 @@ class KioskOrOwnerStaff(permissions.BasePermission):
         if not (request.user and request.user.is_authenticated):
             return False
         if request.method not in permissions.SAFE_METHODS:
-            raise exceptions.PermissionDenied("Only the kiosk itself may change its data.")
+            raise exceptions.PermissionDenied(_("Only the kiosk itself may change its data."))
         request.membership = resolve_membership(request)  # type: ignore[attr-defined]
         return True
 

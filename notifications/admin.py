@@ -17,10 +17,12 @@ from notifications.models import (
     TelegramChat,
     TelegramLinkCode,
 )
+from tenancy.cabinet.options import CabinetModelAdmin
+from tenancy.cabinet.scope import STAFF_ROLES
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
+class OutboxMessageAdmin(CabinetModelAdmin):
     list_display = ["created_at", "channel", "recipient", "subject"]
     list_filter = ["channel"]
     search_fields = ["recipient", "subject", "text"]
@@ -28,7 +30,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(TelegramChat)
-class TelegramChatAdmin(admin.ModelAdmin):
+class TelegramChatAdmin(CabinetModelAdmin):
     list_display = ["chat_id", "user", "username", "is_group", "enabled", "disabled_reason"]
     list_filter = ["enabled", "is_group"]
     search_fields = ["user__username", "username", "chat_id"]
@@ -46,7 +48,7 @@ class TelegramChatAdmin(admin.ModelAdmin):
 
 
 @admin.register(TelegramLinkCode)
-class TelegramLinkCodeAdmin(admin.ModelAdmin):
+class TelegramLinkCodeAdmin(CabinetModelAdmin):
     """Staff create a code for a person here and pass it on: they send `/start <code>`."""
 
     list_display = ["user", "code", "created_at", "expires_at", "used_at", "used_chat_id"]
@@ -65,12 +67,15 @@ class TelegramLinkCodeAdmin(admin.ModelAdmin):
 
 
 @admin.register(NotificationSettings)
-class NotificationSettingsAdmin(admin.ModelAdmin):
+class NotificationSettingsAdmin(CabinetModelAdmin):
+    owner_field = "owner"
+    write_roles = STAFF_ROLES
+    add_roles = ()
     list_display = ["owner", "digest_include_sales"]
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(CabinetModelAdmin):
     list_display = [
         "created_at",
         "template",
@@ -98,7 +103,7 @@ class DeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Digest)
-class DigestAdmin(admin.ModelAdmin):
+class DigestAdmin(CabinetModelAdmin):
     list_display = ["created_at", "owner", "completed_at"]
     readonly_fields = ["owner", "kind", "item_ids", "chunks", "created_at", "completed_at"]
 

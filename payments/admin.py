@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from payments.models import FiscalSettings, PaymentIntent, ServicePrice, WebhookEvent
+from tenancy.cabinet.labels import label
+from tenancy.cabinet.options import CabinetModelAdmin
 
 
 @admin.register(PaymentIntent)
-class PaymentIntentAdmin(admin.ModelAdmin):
+class PaymentIntentAdmin(CabinetModelAdmin):
+    owner_field = "session__kiosk__owner"
     list_display = [
         "id",
         "session",
@@ -35,8 +39,20 @@ class PaymentIntentAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
-    list_display = ["id", "received_at", "event", "object_id", "remote_ip", "applied", "outcome"]
+class WebhookEventAdmin(CabinetModelAdmin):
+    @admin.display(description=_("event"), ordering="event")
+    def event_words(self, obj: WebhookEvent) -> str:
+        return label(obj.event)
+
+    list_display = [
+        "id",
+        "received_at",
+        "event_words",
+        "object_id",
+        "remote_ip",
+        "applied",
+        "outcome",
+    ]
     list_filter = ["event", "applied", "outcome"]
     search_fields = ["object_id"]
     readonly_fields = [field.name for field in WebhookEvent._meta.fields]

@@ -13,10 +13,12 @@ from audit.models import ActorKind
 from audit.services import Actor
 from reports import services
 from reports.models import Report
+from tenancy.cabinet.options import CabinetModelAdmin
 
 
 @admin.register(Report)
-class ReportAdmin(admin.ModelAdmin):
+class ReportAdmin(CabinetModelAdmin):
+    owner_field = "session__kiosk__owner"
     list_display = ["id", "kind", "status", "failed_stage", "session", "created_at"]
     list_filter = ["status", "failed_stage", "kind"]
     search_fields = ["id", "session__id"]

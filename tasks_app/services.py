@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.db import connection, transaction
@@ -16,8 +17,6 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit import services as audit
-from audit.models import ActorKind
 from core.clock import start_of_moscow_day
 from inventory.models import ChangeSource, Inventory, InventoryChange, Location
 from inventory.services import (
@@ -308,27 +307,6 @@ def _apply_restock(task: Task, updated_stock: dict[str, Decimal], user_id: int |
     for row in rows.values():
         row.save(update_fields=["current_stock", "updated_at"])
     InventoryChange.objects.bulk_create(changes)
-
-
-def close_task_by_staff(task_id: int, *, user: Any, request: Any = None) -> bool:
-    """Platform staff close an open task from the admin without a stock entry (an override:
-    audited, no acceptance rule). Returns False when it was already finished."""
-    with transaction.atomic():
-        closed = Task.objects.filter(pk=task_id, status=TaskStatus.PENDING).update(
-            status=TaskStatus.COMPLETED, completed_at=timezone.now(), completed_by=user
-        )
-        if closed:
-            task = Task.objects.get(pk=task_id)
-            audit.record(
-                "task.closed_by_staff",
-                actor_kind=ActorKind.USER,
-                actor_user=user,
-                owner_id=task.owner_id,
-                obj=task,
-                request=request,
-            )
-            notices.task_completed(task_id=task_id, completed_by_user_id=user.pk)
-    return bool(closed)
 
 
 def cancel_task(task_id: int, *, user_id: int | None) -> Task:

@@ -5,12 +5,16 @@ from __future__ import annotations
 from typing import cast
 
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import FIELD_ERRORS
 from tenancy.models import Membership
 from tenancy.permissions import STAFF_ROLES
 from tenancy.views import OwnerScopedReadOnlyViewSet
@@ -69,3 +73,32 @@ class MembershipViewSet(OwnerScopedReadOnlyViewSet):
     queryset = Membership.objects.select_related("user").order_by("id")
     serializer_class = MembershipSerializer
     allowed_roles = STAFF_ROLES
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class TokenView(ObtainAuthToken):
+    """`POST /api/auth/token/`: user name and password in, the user's API token out. Wrong
+    passwords count towards the login lockout (429 while it lasts)."""
+
+    @extend_schema(
+        summary="The API token of a user (login and password)",
+        request=AuthTokenSerializer,
+        responses={200: TokenSerializer, 400: FIELD_ERRORS, 429: None},
+    )
+    def post(self, request: Request, *args: object, **kwargs: object) -> Response:
+        try:
+            return super().post(request, *args, **kwargs)
+        except exceptions.ValidationError:
+            # axes marks the DRF request it was given; answer a lockout as the admin does.
+            if getattr(request, "axes_locked_out", False):
+                raise LockedOut from None
+            raise
+
+
+class LockedOut(exceptions.APIException):
+    status_code = 429
+    default_detail = _("Too many failed logins: try again later.")
+    default_code = "locked_out"

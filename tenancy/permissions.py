@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
@@ -29,21 +30,21 @@ def resolve_membership(request: Request) -> Membership:
     if raw is None:
         found = list(memberships[:2])
         if not found:
-            raise exceptions.PermissionDenied("Your user is not a member of any owner.")
+            raise exceptions.PermissionDenied(_("Your user is not a member of any owner."))
         if len(found) > 1:
             raise exceptions.ValidationError(
-                {OWNER_HEADER: "You belong to several owners: name one in this header."}
+                {OWNER_HEADER: _("You belong to several owners: name one in this header.")}
             )
         return found[0]
     try:
         owner_id = int(raw)
     except ValueError:
         raise exceptions.ValidationError(
-            {OWNER_HEADER: "Must be an owner id (an integer)."}
+            {OWNER_HEADER: _("Must be an owner id (an integer).")}
         ) from None
     membership = memberships.filter(owner_id=owner_id).first()
     if membership is None:
-        raise exceptions.PermissionDenied("You are not a member of this owner.")
+        raise exceptions.PermissionDenied(_("You are not a member of this owner."))
     return membership
 
 
@@ -70,5 +71,5 @@ class ActsForOwner(BasePermission):
         membership = resolve_membership(request)
         request.membership = membership  # type: ignore[attr-defined]
         if membership.role not in roles_allowed(view, request.method or "GET"):
-            raise exceptions.PermissionDenied("Your role may not do this.")
+            raise exceptions.PermissionDenied(_("Your role may not do this."))
         return True

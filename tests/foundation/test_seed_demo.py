@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.http import HttpRequest
 
 from tenancy.demo import DEMO_LOGINS
 from tenancy.models import Membership, Owner, Role
@@ -28,7 +29,10 @@ def test_seed_demo_creates_an_owner_and_a_login_per_role_and_prints_them() -> No
     assert roles == {Role.OWNER, Role.ADMIN, Role.SERVICE}
     for login in DEMO_LOGINS:
         assert login.username in printed and login.password in printed
-        assert authenticate(username=login.username, password=login.password) is not None
+        assert (
+            authenticate(HttpRequest(), username=login.username, password=login.password)
+            is not None
+        )
 
 
 @pytest.mark.django_db
@@ -46,7 +50,9 @@ def test_seed_demo_twice_changes_nothing_but_restores_passwords() -> None:
         Membership.objects.count(),
         get_user_model().objects.count(),
     ) == counts
-    assert authenticate(username="demo-admin", password="admin-demo-2026") is not None
+    assert (
+        authenticate(HttpRequest(), username="demo-admin", password="admin-demo-2026") is not None
+    )
 
 
 @pytest.mark.django_db

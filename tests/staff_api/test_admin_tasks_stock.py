@@ -7,11 +7,13 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from audit.models import AuditEntry
-from inventory.models import Inventory
+from inventory.models import Inventory, InventoryChange
+from tasks_app.admin import TaskAdmin
 from tasks_app.models import Task, TaskStatus
+from tenancy.models import Role
 from tests.helpers.coffee_shop import seed_shop
 from tests.helpers.tenancy import make_tenant
+from vendista.models import Terminal
 
 pytestmark = pytest.mark.django_db
 
@@ -24,23 +26,31 @@ def staff() -> tuple[Client, object]:
     return client, user
 
 
-def test_complete_action_closes_open_tasks_and_audits_the_override(staff):
-    client, user = staff
+def test_a_service_member_completes_a_restock_task_through_the_real_completion():
     shop = seed_shop(make_tenant().owner, marker="Адм")
-    auto, visit = shop.objects["tasks"]
-    Task.objects.filter(pk=visit.pk).update(status=TaskStatus.CANCELLED)
-    response = client.post(
-        "/admin/tasks_app/task/",
-        {"action": "complete_tasks", "_selected_action": [auto.pk, visit.pk]},
-        follow=True,
-    )
-    assert response.status_code == 200
+    service = make_tenant(Role.SERVICE, owner=shop.owner)
+    client = Client()
+    client.force_login(service.user)
+    auto, _visit = shop.objects["tasks"]
+    Terminal.objects.filter(pk=auto.terminal_id).update(sales_since_cleaning=42)
+    url = f"/admin/tasks_app/task/{auto.pk}/complete/"
+    page = client.get(url)
+    assert page.status_code == 200 and "Кофе" in page.content.decode()
+    # Still critical: the acceptance rule refuses it, nothing changes.
+    refused = client.post(url, {"item:Кофе": "100"})
+    assert refused.status_code == 200
     auto.refresh_from_db()
-    visit.refresh_from_db()
-    assert (auto.status, auto.completed_by_id) == (TaskStatus.COMPLETED, user.pk)
-    assert visit.status == TaskStatus.CANCELLED  # finished tasks are left alone
-    entry = AuditEntry.objects.get(action="task.closed_by_staff")
-    assert (entry.object_id, entry.owner_id) == (str(auto.pk), shop.owner.pk)
+    assert auto.status == TaskStatus.PENDING
+    done = client.post(url, {"item:Кофе": "1400"})
+    assert done.status_code == 302
+    auto.refresh_from_db()
+    assert (auto.status, auto.completed_by_id) == (TaskStatus.COMPLETED, service.user.pk)
+    assert InventoryChange.objects.filter(
+        terminal_id=auto.terminal_id, source="restock_task", item_name="Кофе", quantity_after=1400
+    ).exists()
+    assert Terminal.objects.get(pk=auto.terminal_id).sales_since_cleaning == 0
+    # The old override that closed a task without a stock entry is gone.
+    assert "complete_tasks" not in TaskAdmin.actions
 
 
 def test_cancel_action_cancels_only_open_tasks(staff):

@@ -1,8 +1,9 @@
-"""Admin for platform staff: Vendista connections (with the import actions), terminals,
-transactions, import runs and expenses. Imported data is read-only."""
+"""Vendista connections (with the import actions), terminals, transactions, import runs and
+expenses in the cabinet, owner-scoped. Imported data is read-only."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -11,6 +12,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from tenancy.cabinet import scope
+from tenancy.cabinet.labels import label
+from tenancy.cabinet.options import CabinetModelAdmin
+from vendista.admin.pages import FinanceExportMixin, TerminalPageMixin
 from vendista.models import (
     Expense,
     ImportMode,
@@ -55,8 +60,13 @@ class VendistaAccountForm(forms.ModelForm):
 
 
 @admin.register(VendistaAccount)
-class VendistaAccountAdmin(admin.ModelAdmin):
+class VendistaAccountAdmin(CabinetModelAdmin):
     form = VendistaAccountForm
+    owner_field = "owner"
+    view_roles = scope.OWNER_ONLY
+    write_roles = scope.OWNER_ONLY
+    add_roles = ()
+    action_roles = {"import_now": scope.OWNER_ONLY, "sync_now": scope.OWNER_ONLY}
     list_display = [
         "owner",
         "has_credentials",
@@ -135,7 +145,11 @@ class VendistaAccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(Terminal)
-class TerminalAdmin(admin.ModelAdmin):
+class TerminalAdmin(TerminalPageMixin, CabinetModelAdmin):
+    owner_field = "owner"
+    view_roles = scope.EVERY_ROLE
+    write_roles = scope.STAFF_ROLES
+    add_roles = ()
     list_display = [
         "name",
         "owner",
@@ -164,7 +178,19 @@ class TerminalAdmin(admin.ModelAdmin):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(admin.ModelAdmin):
+class TransactionAdmin(FinanceExportMixin, CabinetModelAdmin):
+    owner_field = "owner"
+    view_roles = scope.STAFF_ROLES
+    export_columns = [
+        (_("Vendista id"), "id"),
+        (_("time"), "time"),
+        (_("terminal"), "terminal"),
+        (_("machine item"), "machine_item_id"),
+        (_("amount, ₽"), lambda row: Decimal(row.amount) / 100),
+        (_("sale"), lambda row: row.is_sale),
+        (_("reversal id"), "reverse_id"),
+        (_("deduction"), "deduction_state"),
+    ]
     list_display = [
         "id",
         "time",
@@ -177,7 +203,7 @@ class TransactionAdmin(admin.ModelAdmin):
         "reverse_id",
         "deduction_state",
     ]
-    list_filter = ["deduction_state", "result", "owner"]
+    list_filter = ["deduction_state", "result", "terminal", "owner"]
     search_fields = ["=id", "=reverse_id", "=vendista_terminal_id", "terminal_comment"]
     date_hierarchy = "time"
     list_select_related = ["owner", "terminal"]
@@ -202,14 +228,16 @@ class TransactionAdmin(admin.ModelAdmin):
 
 
 @admin.register(ImportRun)
-class ImportRunAdmin(admin.ModelAdmin):
+class ImportRunAdmin(CabinetModelAdmin):
+    owner_field = "owner"
+    view_roles = scope.STAFF_ROLES
     list_display = [
         "id",
         "created_at",
         "owner",
         "kind",
         "mode",
-        "trigger",
+        "trigger_words",
         "status",
         "pages_done",
         "fetched",
@@ -236,13 +264,21 @@ class ImportRunAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    @admin.display(description=_("trigger"), ordering="trigger")
+    def trigger_words(self, obj: ImportRun) -> str:
+        return label(obj.trigger)
+
     @admin.display(description=_("duration, s"))
     def duration(self, obj: ImportRun) -> str:
         return f"{obj.duration_s:.1f}" if obj.duration_s is not None else "—"
 
 
 @admin.register(Expense)
-class ExpenseAdmin(admin.ModelAdmin):
+class ExpenseAdmin(CabinetModelAdmin):
+    owner_field = "owner"
+    view_roles = scope.STAFF_ROLES
+    write_roles = scope.STAFF_ROLES
+    delete_roles = scope.STAFF_ROLES
     list_display = ["spent_at", "owner", "amount", "comment", "created_by", "created_at"]
     list_filter = ["owner"]
     search_fields = ["comment", "owner__name"]
