@@ -185,6 +185,8 @@ class Delivery(models.Model):
     is_group = models.BooleanField(_("group chat"), default=False)
     template = models.CharField(_("template"), max_length=100)
     text = models.TextField(_("text"))
+    # Telegram's inline keyboard for this part (buttons, a web-app button), or none.
+    reply_markup = models.JSONField(_("buttons"), null=True, blank=True)
     group_key = models.CharField(_("message group"), max_length=64, db_index=True)
     chunk_index = models.PositiveIntegerField(_("part"), default=0)
     chunk_count = models.PositiveIntegerField(_("parts"), default=1)

@@ -126,10 +126,12 @@ def queue_message(
     dedup_key: str | None = None,
     digest: Digest | None = None,
     enqueue: bool = True,
+    reply_markup: dict[str, Any] | None = None,
 ) -> list[Delivery]:
     """Record one message (split into parts when long) and queue its first part after commit.
 
     With `dedup_key`, a second call with the same key records nothing and returns [].
+    `reply_markup` (Telegram's inline keyboard) goes with the last part.
     """
     parts = chunks if chunks is not None else split_text(text or "")
     group_key = uuid.uuid4().hex
@@ -151,6 +153,7 @@ def queue_message(
                     chunk_count=len(parts),
                     digest=digest,
                     dedup_key=dedup_key if index == 0 else None,
+                    reply_markup=reply_markup if index == len(parts) - 1 else None,
                 )
                 for index, part in enumerate(parts)
             ]
@@ -171,8 +174,10 @@ def notify_users(
     template: str,
     context: dict[str, Any],
     owner_id: int | None = None,
+    reply_markup: dict[str, Any] | None = None,
 ) -> list[Delivery]:
-    """Render `template` once and queue it to every enabled chat of these people."""
+    """Render `template` once and queue it to every enabled chat of these people (with
+    `reply_markup`, Telegram's inline keyboard, when given)."""
     chats = chats_of(user_ids)
     if not chats:
         return []
@@ -180,7 +185,12 @@ def notify_users(
     rows: list[Delivery] = []
     for chat in chats:
         rows += queue_message(
-            recipient=str(chat.chat_id), template=template, text=text, chat=chat, owner_id=owner_id
+            recipient=str(chat.chat_id),
+            template=template,
+            text=text,
+            chat=chat,
+            owner_id=owner_id,
+            reply_markup=reply_markup,
         )
     return rows
 
@@ -317,7 +327,12 @@ def deliver(delivery_id: int, *, max_wait: float | None = None) -> Outcome:
             return Outcome("rate_limited", retry_in=exc.wait)
     try:
         result = channel.send(
-            OutgoingMessage(recipient=delivery.recipient, text=delivery.text, html=True)
+            OutgoingMessage(
+                recipient=delivery.recipient,
+                text=delivery.text,
+                html=True,
+                reply_markup=delivery.reply_markup,
+            )
         )
     except DeliveryError as exc:
         return _failed(delivery, exc)

@@ -9,7 +9,7 @@ timeouts: retry with backoff, honouring `retry_after` when the provider gives on
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class DeliveryError(Exception):
@@ -37,6 +37,8 @@ class OutgoingMessage:
     subject: str = ""
     html: bool = False
     attachments: tuple[Attachment, ...] = field(default_factory=tuple)
+    # Telegram only: an inline keyboard (buttons, web-app buttons) sent with the text.
+    reply_markup: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
