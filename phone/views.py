@@ -25,5 +25,6 @@ def mini_app(request: HttpRequest) -> HttpResponse:
         "no_access": _("You have no access to any owner."),
         "completed": _("Task completed."),
         "failed": _("Something went wrong. Try again."),
+        "take_photo": _("Take or choose a photo"),
     }
     return render(request, "phone/app.html", {"login_url": login_url, "texts": texts})

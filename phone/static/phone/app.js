@@ -184,6 +184,7 @@
         return;
       }
       form.reset();
+      $("photo-name").textContent = T.take_photo;
       await loadTasks();
       $("done").textContent = T.completed;
       show("done", true);
@@ -193,6 +194,10 @@
   }
 
   $("complete").addEventListener("submit", complete);
+  $("photo").addEventListener("change", () => {
+    const file = $("photo").files[0];
+    $("photo-name").textContent = file ? file.name : T.take_photo;
+  });
   $("back").addEventListener("click", () => loadTasks());
   if (window.Telegram && window.Telegram.WebApp && window.Telegram.WebApp.ready) window.Telegram.WebApp.ready();
   start().catch(() => status(T.failed));
