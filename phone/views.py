@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -14,7 +13,8 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 def mini_app(request: HttpRequest) -> HttpResponse:
     """The page itself holds no data: its script signs in (initData or the session) and reads
     the DRF API."""
-    login_url = f"{reverse(settings.LOGIN_URL)}?next={reverse('phone-app')}"
+    # The staff login is for any member (the admin's own login admits platform staff only).
+    login_url = f"{reverse('rest_framework:login')}?next={reverse('phone-app')}"
     texts = {
         "my_tasks": _("My tasks"),
         "task": _("Task"),

@@ -492,11 +492,12 @@ def _handler_for(sandbox: TelegramSandbox) -> type[BaseHTTPRequestHandler]:
             content_type = self.headers.get("Content-Type", "")
             if content_type.startswith("multipart/form-data"):
                 return multipart(content_type, raw)
-            if content_type.startswith("application/x-www-form-urlencoded"):
-                return dict(parse_qsl(raw.decode()))
             try:
                 data = json.loads(raw)
             except ValueError:
+                # Bot API methods also take form fields (curl -d without a JSON body).
+                if content_type.startswith("application/x-www-form-urlencoded"):
+                    return dict(parse_qsl(raw.decode()))
                 return {}
             return data if isinstance(data, dict) else {}
 

@@ -343,6 +343,15 @@ class TaskViewSet(
 class AssignmentSerializer(serializers.ModelSerializer):
     terminal_name = serializers.CharField(source="name", read_only=True)
     restock_assignee = MemberField(allow_null=True, source="assignment.restock_assignee")
+    route_position = serializers.IntegerField(
+        source="assignment.route_position",
+        allow_null=True,
+        required=False,
+        min_value=1,
+        max_value=100_000,
+        help_text="The terminal's place in the service round (the Mini App lists tasks in this "
+        "order); null: after the numbered ones, by name",
+    )
     needs_containers_config = serializers.SerializerMethodField()
 
     class Meta:
@@ -352,6 +361,7 @@ class AssignmentSerializer(serializers.ModelSerializer):
             "terminal_name",
             "sales_since_cleaning",
             "restock_assignee",
+            "route_position",
             "needs_containers_config",
         ]
         read_only_fields = ["id", "terminal_name", "sales_since_cleaning"]
@@ -395,4 +405,6 @@ class AssignmentViewSet(
         if "restock_assignee" in change:  # a PATCH without it changes nothing
             assignee = change["restock_assignee"]
             services.set_restock_assignee(serializer.instance.pk, assignee.pk if assignee else None)
+        if "route_position" in change:
+            services.set_route_position(serializer.instance.pk, change["route_position"])
         serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)

@@ -420,3 +420,11 @@ def set_restock_assignee(terminal_id: int, assignee_id: int | None) -> TerminalA
         terminal_id=terminal_id, defaults={"restock_assignee_id": assignee_id}
     )
     return assignment
+
+
+def set_route_position(terminal_id: int, position: int | None) -> TerminalAssignment:
+    """The terminal's place in the service round from now on. Safe to re-run."""
+    assignment, _created = TerminalAssignment.objects.update_or_create(
+        terminal_id=terminal_id, defaults={"route_position": position}
+    )
+    return assignment

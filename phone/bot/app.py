@@ -30,7 +30,12 @@ def build_application() -> Application:
         .build()
     )
     add_handlers(application)
+    application.add_error_handler(_log_error)
     return application
+
+
+async def _log_error(update: object, context: Any) -> None:
+    logger.error("bot update failed", exc_info=context.error)
 
 
 async def _process(data: dict[str, Any]) -> None:

@@ -19,7 +19,7 @@ from urllib.parse import quote, urlencode
 import pytest
 from django.db.models import F
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from inventory.models import ChangeSource, Inventory, InventoryChange, Location
 from inventory.services import create_default_containers
@@ -33,7 +33,7 @@ from vendista.models import Terminal
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 MIN_TARGET_PX = 48
 
 
@@ -191,7 +191,7 @@ def test_service_worker_completes_a_task_with_amounts_and_a_photo(phone, tmp_pat
 
     task.refresh_from_db()
     assert task.status == TaskStatus.COMPLETED and task.completed_by_id == worker.pk
-    assert task.completion_photo.name.startswith("task-photos/")
+    assert str(task.completion_photo.name).startswith("task-photos/")
     stored = Path(task.completion_photo.path)
     assert stored.is_file() and stored.is_relative_to(tmp_path)
     assert Image.open(stored).size == (64, 48)
@@ -250,7 +250,19 @@ def test_forged_or_stale_init_data_is_refused(phone, kind) -> None:
         check_phone_screen(page, "refused")
 
 
-def test_outside_telegram_the_page_asks_for_the_normal_login(phone) -> None:
+def test_outside_telegram_the_normal_login_opens_the_same_page(phone) -> None:
+    owner = Owner.objects.create(name="Кофейня")
+    worker = make_person(owner, Role.SERVICE, chat=False)
+    worker.set_password("a-long-pass-phrase")
+    worker.save()
+    terminal = _terminal_with_containers(owner, "ТЦ Галерея", 1, worker)
+    _auto_task(owner, terminal, worker)
     page = phone()
-    expect(page.locator("#signin a")).to_have_attribute("href", "/admin/login/?next=/app/")
+    expect(page.locator("#signin a")).to_have_attribute("href", "/api-auth/login/?next=/app/")
     check_phone_screen(page, "sign-in")
+    page.click("#signin a")
+    page.fill("input[name=username]", worker.get_username())
+    page.fill("input[name=password]", "a-long-pass-phrase")
+    page.click("[type=submit]")
+    expect(page.locator("#tasks button.task")).to_have_count(1)
+    expect(page.locator("#tasks button.task")).to_contain_text("ТЦ Галерея")
