@@ -1,5 +1,6 @@
 """`POST /api/telegram/webapp-session`: the Mini App trades Telegram's signed initData for a
-normal session of the person whose chat is linked to that Telegram user."""
+normal session of the person whose chat is linked to that Telegram user; `/api/alert-settings/`:
+the owner's bot alert settings."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model, login
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
@@ -18,7 +19,10 @@ from rest_framework.views import APIView
 
 from core.api import FIELD_ERRORS
 from notifications.models import TelegramChat
+from phone import alerts
 from phone.initdata import InitDataError, validate
+from phone.models import AlertSettings
+from tenancy.views import OwnerAPIView
 
 
 class WebAppSessionSerializer(serializers.Serializer[Any]):
@@ -69,3 +73,54 @@ class WebAppSessionView(APIView):
         user = get_user_model().objects.get(pk=chat.user_id)
         login(request._request, user, backend="django.contrib.auth.backends.ModelBackend")
         return Response({"username": user.get_username()})
+
+
+class AlertSettingsSerializer(serializers.ModelSerializer[AlertSettings]):
+    offline_after_minutes = serializers.IntegerField(min_value=5, max_value=7 * 24 * 60)
+    no_sales_hours = serializers.IntegerField(min_value=0, max_value=72)
+    failed_imports_in_a_row = serializers.IntegerField(min_value=0, max_value=100)
+
+    class Meta:
+        model = AlertSettings
+        fields = [
+            "enabled",
+            "offline_after_minutes",
+            "no_sales_hours",
+            "business_hours_start",
+            "business_hours_end",
+            "failed_imports_in_a_row",
+        ]
+
+
+class AlertSettingsView(OwnerAPIView):
+    """`/api/alert-settings/`: when the owner and admins hear about trouble in the bot."""
+
+    @extend_schema(
+        summary="The owner's bot alert settings",
+        description="Defaults until changed: on, 60 min offline, 3 h without sales, business "
+        "hours 08:00–22:00 (Moscow; equal times mean all day; they may wrap midnight), 3 failed "
+        "imports in a row. Outside business hours only urgent alerts (Vendista 402, refused "
+        "credentials) are sent.",
+        responses={200: AlertSettingsSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(AlertSettingsSerializer(alerts.settings_of(self.owner.pk)).data)
+
+    @extend_schema(
+        summary="Change the owner's bot alert settings",
+        request=AlertSettingsSerializer,
+        responses={200: AlertSettingsSerializer, 400: FIELD_ERRORS},
+        examples=[
+            OpenApiExample(
+                "shop hours",
+                value={"business_hours_start": "09:00", "business_hours_end": "21:00"},
+                request_only=True,
+            )
+        ],
+    )
+    def patch(self, request: Request) -> Response:
+        current, _created = AlertSettings.objects.get_or_create(owner=self.owner)
+        serializer = AlertSettingsSerializer(current, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return Response(serializer.data)

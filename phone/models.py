@@ -152,3 +152,20 @@ class ExpenseDraft(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} {self.comment}"
+
+
+class ChatOwnerChoice(models.Model):
+    """Which owner the bot acts for in a chat whose person belongs to several."""
+
+    chat_id = models.BigIntegerField(_("chat id"), unique=True)
+    owner = models.ForeignKey(
+        "tenancy.Owner", on_delete=models.CASCADE, related_name="+", verbose_name=_("owner")
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("owner chosen in the bot")
+        verbose_name_plural = _("owners chosen in the bot")
+
+    def __str__(self) -> str:
+        return f"{self.chat_id} → {self.owner}"

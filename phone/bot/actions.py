@@ -13,7 +13,7 @@ from notifications.bot import link_chat
 from notifications.models import TelegramChat
 from notifications.services import render
 from phone.bot import keyboards
-from phone.services import expenses, invites, menu
+from phone.services import expenses, invites, menu, people
 from phone.services.people import Person, may, person_for_chat
 from tasks_app.api import TaskViewSet
 from tenancy.api import MembershipViewSet
@@ -67,8 +67,25 @@ def main_menu(person: Person) -> Reply:
         )
     else:
         markup = keyboards.service_menu()
+    if len(people.owners_of(person)) > 1:
+        markup = InlineKeyboardMarkup([*markup.inline_keyboard, [keyboards.owner_switch()]])
     context = {"owner": str(person.membership.owner), "staff": staff}
     return _say(person.chat_id, "bot_menu", context, markup)
+
+
+def owner_button(sender: Sender, choice: str) -> list[Reply]:
+    """ "Another owner": list the person's owners, or act for the one they picked."""
+    person = person_for_chat(sender.chat_id)
+    if person is None:
+        return _welcome(sender.chat_id)
+    if choice == "list":
+        owners = [(m.owner_id, str(m.owner)) for m in people.owners_of(person)]
+        return [_say(sender.chat_id, "bot_owner_choose", {}, keyboards.owner_choices(owners))]
+    if not choice.isdigit() or not people.choose_owner(person, int(choice)):
+        return _denied(sender.chat_id)
+    chosen = person_for_chat(sender.chat_id)
+    assert chosen is not None
+    return [main_menu(chosen)]
 
 
 def start(sender: Sender, argument: str) -> list[Reply]:

@@ -94,6 +94,8 @@ async def button(update: Update, context: Context) -> None:
             "invite": actions.invite_menu,
         }
         replies = await sync_to_async(simple.get(verb, actions.show_menu))(sender)
+    elif area == "own":
+        replies = await sync_to_async(actions.owner_button)(sender, rest)
     elif area == "exp" and row_id:
         replies = await sync_to_async(actions.expense_button)(sender, verb, row_id)
     elif area == "inv" and verb == "role":

@@ -21,6 +21,16 @@ def web_app_markup(label: str | None = None) -> dict[str, object] | None:
     return InlineKeyboardMarkup([[button]]).to_dict() if button else None
 
 
+def owner_switch() -> InlineKeyboardButton:
+    return InlineKeyboardButton(_("🔁 Another owner"), callback_data="own:list")
+
+
+def owner_choices(owners: list[tuple[int, str]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(name, callback_data=f"own:{pk}")] for pk, name in owners]
+    )
+
+
 def staff_menu(*, may_invite: bool) -> InlineKeyboardMarkup:
     rows = [
         [

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.db.models import F
 from django.template.loader import render_to_string
 
 from core.clock import Period, moscow_today
@@ -141,7 +142,13 @@ def my_tasks_text(owner_id: int, user_id: int) -> str:
     tasks = list(
         Task.objects.filter(owner_id=owner_id, status=TaskStatus.PENDING, assignee_id=user_id)
         .select_related("terminal")
-        .order_by("created_at", "id")[:50]
+        # The round's order, as the Mini App lists them.
+        .order_by(
+            F("terminal__assignment__route_position").asc(nulls_last=True),
+            "terminal__name",
+            "created_at",
+            "id",
+        )[:50]
     )
     return render(
         "bot_tasks",

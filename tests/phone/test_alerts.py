@@ -17,8 +17,17 @@ from sandboxes.vendista import VendistaSandbox, generate_account
 from sandboxes.vendista.data import moscow_now
 from tenancy.models import Role
 from tests.helpers.telegram import chat_of, make_person
+from tests.helpers.tenancy import make_tenant
 from tests.vendista.coffee import connect_owner, sync
-from vendista.models import ImportRun, PaymentStatus, RunKind, RunStatus, Terminal, VendistaAccount
+from vendista.models import (
+    ImportRun,
+    PaymentStatus,
+    RunKind,
+    RunStatus,
+    Terminal,
+    Transaction,
+    VendistaAccount,
+)
 
 from .conftest import send_queued
 
@@ -139,3 +148,49 @@ def test_repeatedly_failing_imports_raise_an_alert(bot, vendista) -> None:
     assert check_owner_alerts(owner.pk)["resolved"] == 1
     send_queued()
     assert len(bot.sent_to(chat)) == 2
+
+
+def test_no_sales_within_business_hours_raise_an_alert_until_a_sale(bot, vendista) -> None:
+    _server, account = vendista
+    owner, chat = _owner_with_hours(account, time(0, 0), time(0, 0))
+    AlertSettings.objects.filter(owner=owner).update(no_sales_hours=2)
+    terminal = Terminal.objects.create(owner=owner, vendista_id=555, name="Нева")
+    sale = {
+        "owner": owner,
+        "terminal": terminal,
+        "vendista_terminal_id": 555,
+        "amount": 15000,
+        "result": "1",
+    }
+    Transaction.objects.create(id=77001, time=timezone.now() - timedelta(hours=3), **sale)
+    assert check_owner_alerts(owner.pk)["told"] == 1
+    assert OwnerAlert.objects.get(owner=owner).kind == AlertKind.NO_SALES
+    Transaction.objects.create(id=77002, time=timezone.now() - timedelta(minutes=1), **sale)
+    assert check_owner_alerts(owner.pk)["resolved"] == 1
+    send_queued()
+    texts = [m.text for m in bot.sent_to(chat)]
+    assert "Нет продаж 2 ч." in texts[0] and texts[1].startswith("✅ <b>Решено: Нет продаж")
+
+
+def test_owners_and_admins_change_the_alert_settings_through_the_api() -> None:
+    owner = make_tenant(Role.OWNER)
+    worker = make_tenant(Role.SERVICE, owner=owner.owner)
+    defaults = owner.client.get("/api/alert-settings/").json()
+    assert (
+        defaults["offline_after_minutes"] == 60 and defaults["business_hours_start"] == "08:00:00"
+    )
+    changed = owner.client.patch(
+        "/api/alert-settings/",
+        {"business_hours_start": "09:30", "no_sales_hours": 4},
+        format="json",
+    )
+    assert changed.status_code == 200
+    stored = AlertSettings.objects.get(owner=owner.owner)
+    assert (stored.business_hours_start, stored.no_sales_hours) == (time(9, 30), 4)
+    assert (
+        owner.client.patch(
+            "/api/alert-settings/", {"offline_after_minutes": 1}, format="json"
+        ).status_code
+        == 400
+    )
+    assert worker.client.get("/api/alert-settings/").status_code == 403

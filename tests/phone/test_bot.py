@@ -208,3 +208,28 @@ def test_webhook_updates_from_telegram_need_the_secret(bot, live_server, setting
         "/telegram/webhook", body, "application/json", HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN="x"
     )
     assert answer.status_code == 403
+
+
+def test_a_person_of_two_owners_picks_which_one_the_bot_acts_for(bot) -> None:
+    first = make_tenant()
+    second = make_tenant(Role.SERVICE)
+    Membership.objects.create(owner=second.owner, user=first.user, role=Role.SERVICE)
+    chat_id = unique_chat_id()
+    TelegramChat.objects.create(user=first.user, chat_id=chat_id)
+    bot.inject_update(chat_id=chat_id, text="/menu")
+    run_bot_once()
+    menu = last_to(bot, chat_id)
+    assert first.owner.name in menu.text and "Сегодня" in buttons(menu)
+    bot.inject_callback(chat_id=chat_id, data="own:list")
+    run_bot_once()
+    assert set(buttons(last_to(bot, chat_id))) == {first.owner.name, second.owner.name}
+    bot.inject_callback(chat_id=chat_id, data=f"own:{second.owner.pk}")
+    bot.inject_update(chat_id=chat_id, text="500 аренда")  # a service member there: refused
+    run_bot_once()
+    switched, refusal = bot.sent_to(chat_id)[-2:]
+    assert second.owner.name in switched.text and "Сегодня" not in buttons(switched)
+    assert "недоступно" in refusal.text and not Expense.objects.exists()
+    outsider = make_tenant()
+    bot.inject_callback(chat_id=chat_id, data=f"own:{outsider.owner.pk}")  # not a member
+    run_bot_once()
+    assert "недоступно" in last_to(bot, chat_id).text
