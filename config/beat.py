@@ -74,6 +74,12 @@ SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": moscow_crontab(minute="59", hour="23"),
         "options": {"expire_seconds": 3600},
     },
+    # --- The bot: owners' alerts (offline terminals, no sales, Vendista trouble) ---
+    "phone-owner-alerts-5min": {
+        "task": "phone.tasks.check_alerts",
+        "schedule": moscow_crontab(minute="*/5"),
+        "options": {"expires": 240},
+    },
     # --- Kiosks, payments and reports ---
     "expire-kiosk-sessions": {
         "task": "kiosk.tasks.expire_sessions",

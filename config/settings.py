@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "vendista",
     "inventory",
     "tasks_app",
+    "phone",
     "kiosk",
     "payments",
     "reports",
@@ -406,6 +407,11 @@ ADMIN_TELEGRAM_CHAT_ID = env_str("ADMIN_TELEGRAM_CHAT_ID", "")
 # Secret Telegram echoes in X-Telegram-Bot-Api-Secret-Token; the webhook answers 404 without it.
 TELEGRAM_WEBHOOK_SECRET = env_str("TELEGRAM_WEBHOOK_SECRET", "")
 TELEGRAM_LINK_CODE_TTL_MINUTES = env_int("TELEGRAM_LINK_CODE_TTL_MINUTES", 60, minimum=1)
+# The Mini App (service staff's phone page) as Telegram opens it: an https URL ending in /app/.
+TELEGRAM_WEB_APP_URL = env_str("TELEGRAM_WEB_APP_URL", "")
+# How old a Mini App's signed initData may be when it is exchanged for a session.
+TELEGRAM_INIT_DATA_MAX_AGE_SECONDS = env_int("TELEGRAM_INIT_DATA_MAX_AGE_SECONDS", 3600, minimum=30)
+TELEGRAM_INVITE_TTL_HOURS = env_int("TELEGRAM_INVITE_TTL_HOURS", 48, minimum=1)
 # Limits shared by every worker through Redis, a little under Telegram's 30/s, 1/s, 20/min.
 TELEGRAM_BOT_RATE = env_float("TELEGRAM_BOT_RATE", 28.0, minimum=0.1)
 TELEGRAM_CHAT_RATE = env_float("TELEGRAM_CHAT_RATE", 0.95, minimum=0.01)

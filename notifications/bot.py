@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +21,16 @@ from notifications.channels.telegram import TelegramBotApi
 from notifications.models import TelegramChat, TelegramLinkCode
 
 logger = logging.getLogger("notifications.bot")
+
+UpdateHandler = Callable[[dict[str, Any]], "str | None"]
+_update_handler: UpdateHandler | None = None
+
+
+def register_update_handler(handler: UpdateHandler) -> None:
+    """Let a higher app (the bot's menus) handle every update the webhook or `run_bot`
+    receives; called from its `AppConfig.ready()`. Without one, only `/start <code>` works."""
+    global _update_handler
+    _update_handler = handler
 
 
 def issue_link_code(user: Any) -> TelegramLinkCode:
@@ -74,6 +85,13 @@ def link_chat(
 
 def handle_update(update: dict[str, Any]) -> str | None:
     """Act on one Telegram update; returns what was done ("linked", "rejected", "welcome")."""
+    if _update_handler is not None:
+        return _update_handler(update)
+    return link_from_update(update)
+
+
+def link_from_update(update: dict[str, Any]) -> str | None:
+    """The `/start <code>` of a message update: link the chat, or welcome."""
     message = update.get("message") or update.get("edited_message")
     if not isinstance(message, dict):
         return None
@@ -114,7 +132,10 @@ def _reply(
 
 def poll_once(api: TelegramBotApi, offset: int | None, *, timeout: int) -> int | None:
     """One long-polling `getUpdates` round; returns the next offset."""
-    payload: dict[str, Any] = {"timeout": timeout, "allowed_updates": ["message"]}
+    payload: dict[str, Any] = {
+        "timeout": timeout,
+        "allowed_updates": ["message", "callback_query"],
+    }
     if offset is not None:
         payload["offset"] = offset
     updates = api.request("getUpdates", payload, timeout=timeout + 10) or []

@@ -192,6 +192,8 @@ class Delivery(models.Model):
     attachments = models.JSONField(_("attachments"), default=list, blank=True)
     # The work this message belongs to ("report:<id>"): its app's handler hears the outcome.
     source = models.CharField(_("source"), max_length=100, blank=True, db_index=True)
+    # Telegram's inline keyboard for this part (buttons, a web-app button), or none.
+    reply_markup = models.JSONField(_("buttons"), null=True, blank=True)
     group_key = models.CharField(_("message group"), max_length=64, db_index=True)
     chunk_index = models.PositiveIntegerField(_("part"), default=0)
     chunk_count = models.PositiveIntegerField(_("parts"), default=1)

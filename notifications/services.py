@@ -152,11 +152,13 @@ def queue_message(
     subject: str = "",
     attachments: list[dict[str, str]] | None = None,
     source: str = "",
+    reply_markup: dict[str, Any] | None = None,
 ) -> list[Delivery]:
     """Record one message (a Telegram text is split into parts when long) and queue its first
     part after commit. Call it inside the transaction of the change it tells about.
 
     With `dedup_key`, a second call with the same key records nothing and returns [].
+    `reply_markup` (Telegram's inline keyboard) goes with the last part.
     """
     if chunks is not None:
         parts = chunks
@@ -186,6 +188,7 @@ def queue_message(
                     chunk_count=len(parts),
                     digest=digest,
                     dedup_key=dedup_key if index == 0 else None,
+                    reply_markup=reply_markup if index == len(parts) - 1 else None,
                 )
                 for index, part in enumerate(parts)
             ]
@@ -206,8 +209,10 @@ def notify_users(
     template: str,
     context: dict[str, Any],
     owner_id: int | None = None,
+    reply_markup: dict[str, Any] | None = None,
 ) -> list[Delivery]:
-    """Render `template` once and queue it to every enabled chat of these people."""
+    """Render `template` once and queue it to every enabled chat of these people (with
+    `reply_markup`, Telegram's inline keyboard, when given)."""
     chats = chats_of(user_ids)
     if not chats:
         return []
@@ -215,7 +220,12 @@ def notify_users(
     rows: list[Delivery] = []
     for chat in chats:
         rows += queue_message(
-            recipient=str(chat.chat_id), template=template, text=text, chat=chat, owner_id=owner_id
+            recipient=str(chat.chat_id),
+            template=template,
+            text=text,
+            chat=chat,
+            owner_id=owner_id,
+            reply_markup=reply_markup,
         )
     return rows
 
@@ -399,6 +409,7 @@ def _outgoing(delivery: Delivery) -> OutgoingMessage:
         html=delivery.channel == "telegram",
         attachments=tuple(files),
         key=f"delivery-{delivery.pk}",
+        reply_markup=delivery.reply_markup,
     )
 
 

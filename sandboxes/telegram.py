@@ -8,8 +8,15 @@
     sandbox.hang_after(1)                        # accept (record) later messages, never answer
     sandbox.inject_update(chat_id=42, text="/start CODE")
 
-It answers `sendMessage`, `getUpdates`, `getMe`, `setWebhook`, records every accepted message
-with its arrival time, enforces no limit itself, and lets callers measure rates afterwards.
+It answers `sendMessage` (with inline keyboards: callback, url and web-app buttons, checked as
+Telegram checks them), `sendPhoto` (multipart upload), `getFile` and file downloads,
+`answerCallbackQuery`, `getUpdates`, `getMe`, `setWebhook` / `deleteWebhook`: with a webhook set,
+each injected update is POSTed to it with the `X-Telegram-Bot-Api-Secret-Token` header (and
+`getUpdates` answers 409, as Telegram does). It records every accepted message with its arrival
+time, enforces no limit itself, and lets callers measure rates afterwards.
+
+    sandbox.inject_callback(chat_id=42, data="fin:today")    # a press on an inline button
+    sandbox.inject_photo(chat_id=42, content=b"...jpeg...")  # a photo the person sent
 The same switches are reachable over HTTP: `POST /_sandbox/faults` with a JSON object
 (`{"fail_429": {"count": 1, "retry_after": 2}, "block_chat": [42], "fail_5xx": {"count": 3}}`),
 `POST /_sandbox/updates` (`{"chat_id": 42, "text": "/start CODE"}`), `GET /_sandbox/messages`,
@@ -24,15 +31,20 @@ import json
 import re
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl
 
 from sandboxes.base import run_in_foreground
+from sandboxes.telegram_formats import markup, markup_error, multipart
 
 _PATH = re.compile(r"^/bot(?P<token>[^/]+)/(?P<method>\w+)$")
+_FILE_PATH = re.compile(r"^/file/bot(?P<token>[^/]+)/photos/(?P<file_id>\w+)\.jpg$")
 
 
 @dataclass(frozen=True)
@@ -42,6 +54,16 @@ class SentMessage:
     at: float
     message_id: int
     parse_mode: str = ""
+    reply_markup: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class SentPhoto:
+    chat_id: str
+    content: bytes
+    filename: str
+    caption: str
+    message_id: int
 
 
 @dataclass(frozen=True)
@@ -85,6 +107,11 @@ class TelegramSandbox:
             self.attempts: list[Attempt] = []
             self.updates: list[dict[str, Any]] = []
             self.webhook: dict[str, Any] = {}
+            self.webhook_deliveries: list[dict[str, Any]] = []
+            self.callback_answers: list[dict[str, Any]] = []
+            self.photos: list[SentPhoto] = []
+            self.files: dict[str, bytes] = {}
+            self._open_queries: set[str] = set()
             self._next_update_id = 1
             self._next_message_id = 1
             self._clear_faults()
@@ -147,22 +174,96 @@ class TelegramSandbox:
     def inject_update(
         self, *, chat_id: int, text: str, username: str = "tester", chat_type: str = "private"
     ) -> dict[str, Any]:
-        """Queue an incoming message for getUpdates (e.g. `/start <code>`)."""
-        with self._updates_changed:
-            update = {
-                "update_id": self._next_update_id,
-                "message": {
-                    "message_id": self._next_update_id,
-                    "date": int(time.time()),
-                    "chat": {"id": chat_id, "type": chat_type, "username": username},
-                    "from": {"id": chat_id, "is_bot": False, "username": username},
-                    "text": text,
-                },
+        """An incoming text message (e.g. `/start <code>`), for getUpdates or the webhook."""
+        message = self._message(chat_id, username, chat_type)
+        message["text"] = text
+        if text.startswith("/"):
+            command = text.split(maxsplit=1)[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        return self._push({"message": message})
+
+    def inject_callback(
+        self, *, chat_id: int, data: str, username: str = "tester", message_id: int = 1
+    ) -> dict[str, Any]:
+        """A press on an inline keyboard button whose `callback_data` is `data`."""
+        with self._lock:
+            query_id = f"cq{self._next_update_id}"
+            self._open_queries.add(query_id)
+        message = self._message(chat_id, username, "private")
+        message.update(message_id=message_id, text="…")
+        sender = dict(message["from"])
+        return self._push(
+            {
+                "callback_query": {
+                    "id": query_id,
+                    "from": sender,
+                    "message": message,
+                    "chat_instance": str(chat_id),
+                    "data": data,
+                }
             }
+        )
+
+    def inject_photo(
+        self, *, chat_id: int, content: bytes, caption: str = "", username: str = "tester"
+    ) -> dict[str, Any]:
+        """A photo the person sent: its file can be fetched with getFile and the file URL."""
+        with self._lock:
+            file_id = f"photo{len(self.files) + 1}"
+            self.files[file_id] = content
+        message = self._message(chat_id, username, "private")
+        message["photo"] = [
+            {
+                "file_id": file_id,
+                "file_unique_id": file_id,
+                "width": 800,
+                "height": 600,
+                "file_size": len(content),
+            }
+        ]
+        if caption:
+            message["caption"] = caption
+        return self._push({"message": message})
+
+    def _message(self, chat_id: int, username: str, chat_type: str) -> dict[str, Any]:
+        return {
+            "message_id": self._next_update_id,
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": chat_type, "username": username},
+            "from": {"id": chat_id, "is_bot": False, "first_name": username, "username": username},
+        }
+
+    def _push(self, body: dict[str, Any]) -> dict[str, Any]:
+        with self._updates_changed:
+            update = {"update_id": self._next_update_id, **body}
             self._next_update_id += 1
-            self.updates.append(update)
-            self._updates_changed.notify_all()
-            return update
+            webhook = dict(self.webhook)
+            if not webhook.get("url"):
+                self.updates.append(update)
+                self._updates_changed.notify_all()
+                return update
+        self._post_to_webhook(webhook, update)
+        return update
+
+    def _post_to_webhook(self, webhook: dict[str, Any], update: dict[str, Any]) -> None:
+        """Deliver as Telegram does: a JSON POST with the secret header; record the answer."""
+        request = urllib.request.Request(  # noqa: S310 - the URL setWebhook accepted
+            str(webhook["url"]),
+            data=json.dumps(update).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        if webhook.get("secret_token"):
+            request.add_header("X-Telegram-Bot-Api-Secret-Token", str(webhook["secret_token"]))
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+                status = answer.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        except OSError:
+            status = 0
+        with self._lock:
+            self.webhook_deliveries.append({"update_id": update["update_id"], "status": status})
 
     # --- measurements --------------------------------------------------------------------------
 
@@ -203,14 +304,47 @@ class TelegramSandbox:
             time.sleep(self._delay)
         if method == "sendMessage":
             return self._send_message(payload)
+        if method == "sendPhoto":
+            return self._send_photo(payload)
+        if method == "getFile":
+            file_id = str(payload.get("file_id", ""))
+            if file_id not in self.files:
+                return 400, _error(400, "Bad Request: invalid file_id")
+            result = {
+                "file_id": file_id,
+                "file_unique_id": file_id,
+                "file_path": f"photos/{file_id}.jpg",
+            }
+            return 200, {"ok": True, "result": result}
+        if method == "answerCallbackQuery":
+            query_id = str(payload.get("callback_query_id", ""))
+            with self._lock:
+                if query_id not in self._open_queries:
+                    return 400, _error(
+                        400,
+                        "Bad Request: query is too old and response timeout expired or query "
+                        "ID is invalid",
+                    )
+                self._open_queries.discard(query_id)
+                self.callback_answers.append(dict(payload))
+            return 200, {"ok": True, "result": True}
         if method == "getUpdates":
+            if self.webhook.get("url"):
+                return 409, _error(
+                    409,
+                    "Conflict: can't use getUpdates method while webhook is active; use "
+                    "deleteWebhook to delete the webhook first",
+                )
             return 200, {"ok": True, "result": self._get_updates(payload)}
         if method == "getMe":
-            result = {"id": 1, "is_bot": True, "first_name": "Sandbox", "username": "sandbox_bot"}
-            return 200, {"ok": True, "result": result}
+            me = {"id": 1, "is_bot": True, "first_name": "Sandbox", "username": "sandbox_bot"}
+            return 200, {"ok": True, "result": me}
         if method == "setWebhook":
+            url = str(payload.get("url", ""))
+            if url and not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+                return 400, _error(400, "Bad Request: bad webhook: HTTPS URL must be provided")
             with self._lock:
-                self.webhook = dict(payload)
+                self.webhook = dict(payload) if url else {}
             return 200, {"ok": True, "result": True}
         if method == "deleteWebhook":
             with self._lock:
@@ -226,8 +360,11 @@ class TelegramSandbox:
             status, body = self._fault_for(chat)
             self.attempts.append(Attempt(chat_id=chat, at=now, status=status))
             if status == 200:
+                problem = markup_error(payload.get("reply_markup"))
                 if not payload.get("text"):
                     status, body = 400, _error(400, "Bad Request: message text is empty")
+                elif problem:
+                    status, body = 400, _error(400, f"Bad Request: {problem}")
                 else:
                     message = SentMessage(
                         chat_id=chat,
@@ -235,6 +372,7 @@ class TelegramSandbox:
                         at=now,
                         message_id=self._next_message_id,
                         parse_mode=str(payload.get("parse_mode", "")),
+                        reply_markup=markup(payload.get("reply_markup")),
                     )
                     self._next_message_id += 1
                     self.messages.append(message)
@@ -244,6 +382,27 @@ class TelegramSandbox:
         if hang is not None:
             hang.wait()
         return status, body
+
+    def _send_photo(self, payload: dict[str, Any]) -> tuple[int, Any]:
+        chat = str(payload.get("chat_id", ""))
+        photo = payload.get("photo")
+        with self._lock:
+            status, body = self._fault_for(chat)
+            self.attempts.append(Attempt(chat_id=chat, at=time.time(), status=status))
+            if status != 200:
+                return status, body
+            if not isinstance(photo, tuple) or not photo[1]:
+                return 400, _error(400, "Bad Request: there is no photo in the request")
+            sent = SentPhoto(
+                chat_id=chat,
+                content=photo[1],
+                filename=photo[0],
+                caption=str(payload.get("caption", "")),
+                message_id=self._next_message_id,
+            )
+            self._next_message_id += 1
+            self.photos.append(sent)
+        return 200, {"ok": True, "result": {"message_id": sent.message_id}}
 
     def _fault_for(self, chat: str) -> tuple[int, Any]:
         if chat in self._blocked:
@@ -294,6 +453,8 @@ class TelegramSandbox:
             self.release()
         elif action == "updates":
             return 200, self.inject_update(**payload)
+        elif action == "callbacks":
+            return 200, self.inject_callback(**payload)
         elif action == "messages":
             with self._lock:
                 return 200, [asdict(m) for m in self.messages]
@@ -328,9 +489,15 @@ def _handler_for(sandbox: TelegramSandbox) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(length) if length else b""
             if not raw:
                 return {}
+            content_type = self.headers.get("Content-Type", "")
+            if content_type.startswith("multipart/form-data"):
+                return multipart(content_type, raw)
             try:
                 data = json.loads(raw)
             except ValueError:
+                # Bot API methods also take form fields (curl -d without a JSON body).
+                if content_type.startswith("application/x-www-form-urlencoded"):
+                    return dict(parse_qsl(raw.decode()))
                 return {}
             return data if isinstance(data, dict) else {}
 
@@ -350,6 +517,18 @@ def _handler_for(sandbox: TelegramSandbox) -> type[BaseHTTPRequestHandler]:
             path = self.path.split("?", 1)[0]
             if path.startswith("/_sandbox/"):
                 self._answer(*sandbox.control(path.removeprefix("/_sandbox/"), payload))
+                return
+            file_match = _FILE_PATH.match(path)
+            if file_match is not None:
+                content = sandbox.files.get(file_match["file_id"])
+                if content is None:
+                    self._answer(404, _error(404, "Not Found"))
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "image/jpeg")
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
                 return
             match = _PATH.match(path)
             if match is None:

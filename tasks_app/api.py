@@ -3,13 +3,14 @@ with stock entry, cancelling, and who gets each terminal's restock tasks."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
 import django_filters
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -21,6 +22,7 @@ from drf_spectacular.utils import (
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -86,6 +88,7 @@ class TaskSerializer(serializers.ModelSerializer):
             "created_at",
             "completed_at",
             "cancelled_at",
+            "completion_photo",
         ]
         # The one-open-restock-task rule is the service's (a 409 naming the open task).
         validators: list[Any] = []
@@ -97,6 +100,7 @@ class TaskSerializer(serializers.ModelSerializer):
             "created_at",
             "completed_at",
             "cancelled_at",
+            "completion_photo",
         ]
 
     def get_assignee_name(self, task: Task) -> str | None:
@@ -122,6 +126,9 @@ class StockEntrySerializer(serializers.Serializer):
     current_stock = serializers.DecimalField(max_digits=12, decimal_places=3, min_value=Decimal(0))
 
 
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+
+
 class CompleteSerializer(serializers.Serializer):
     updated_stock = StockEntrySerializer(
         many=True,
@@ -129,6 +136,31 @@ class CompleteSerializer(serializers.Serializer):
         help_text="The machine's stock after the visit (absolute, base units). Required for "
         "restock tasks.",
     )
+
+    photo = serializers.ImageField(
+        required=False,
+        help_text="Optional photo of the machine after the visit (multipart/form-data, where "
+        "updated_stock is then a JSON string). At most 10 MB.",
+    )
+
+    def to_internal_value(self, data: Any) -> Any:
+        # A multipart form carries the list as one JSON text field.
+        raw = data.get("updated_stock") if hasattr(data, "get") else None
+        if isinstance(raw, str):
+            try:
+                parsed = json.loads(raw)
+            except ValueError:
+                raise ValidationError({"updated_stock": [_("Must be a JSON list.")]}) from None
+            data = {
+                "updated_stock": parsed,
+                **({"photo": data["photo"]} if "photo" in data else {}),
+            }
+        return super().to_internal_value(data)
+
+    def validate_photo(self, value: Any) -> Any:
+        if value is not None and value.size > MAX_PHOTO_BYTES:
+            raise ValidationError(_("The photo is larger than 10 MB."))
+        return value
 
     def validate_updated_stock(self, value: list[dict[str, Any]]) -> dict[str, Decimal]:
         names = [row["item_name"] for row in value]
@@ -259,7 +291,13 @@ class TaskViewSet(
             )
             .select_related("terminal")
             .prefetch_related(machine_rows("terminal__inventories"))
-            .order_by("created_at", "id")
+            # The round's order: the terminal's place in the route, then by name.
+            .order_by(
+                F("terminal__assignment__route_position").asc(nulls_last=True),
+                "terminal__name",
+                "created_at",
+                "id",
+            )
         )
         page = self.paginate_queryset(tasks)
         data = MyTaskSerializer(page, many=True, context=self.get_serializer_context()).data
@@ -274,7 +312,7 @@ class TaskViewSet(
         responses={200: TaskSerializer},
         examples=[COMPLETE_EXAMPLE],
     )
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], parser_classes=(JSONParser, MultiPartParser))
     def complete(self, request: Request, pk: str | None = None) -> Response:
         task = self.get_object()
         if self.membership.role == Role.SERVICE and task.assignee_id not in (
@@ -289,6 +327,7 @@ class TaskViewSet(
                 task.pk,
                 serializer.validated_data.get("updated_stock", {}),
                 user_id=request.user.pk,
+                photo=serializer.validated_data.get("photo"),
             )
         return Response(TaskSerializer(task, context=self.get_serializer_context()).data)
 
@@ -304,6 +343,15 @@ class TaskViewSet(
 class AssignmentSerializer(serializers.ModelSerializer):
     terminal_name = serializers.CharField(source="name", read_only=True)
     restock_assignee = MemberField(allow_null=True, source="assignment.restock_assignee")
+    route_position = serializers.IntegerField(
+        source="assignment.route_position",
+        allow_null=True,
+        required=False,
+        min_value=1,
+        max_value=100_000,
+        help_text="The terminal's place in the service round (the Mini App lists tasks in this "
+        "order); null: after the numbered ones, by name",
+    )
     needs_containers_config = serializers.SerializerMethodField()
 
     class Meta:
@@ -313,6 +361,7 @@ class AssignmentSerializer(serializers.ModelSerializer):
             "terminal_name",
             "sales_since_cleaning",
             "restock_assignee",
+            "route_position",
             "needs_containers_config",
         ]
         read_only_fields = ["id", "terminal_name", "sales_since_cleaning"]
@@ -356,4 +405,6 @@ class AssignmentViewSet(
         if "restock_assignee" in change:  # a PATCH without it changes nothing
             assignee = change["restock_assignee"]
             services.set_restock_assignee(serializer.instance.pk, assignee.pk if assignee else None)
+        if "route_position" in change:
+            services.set_route_position(serializer.instance.pk, change["route_position"])
         serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)

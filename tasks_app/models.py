@@ -68,6 +68,10 @@ class Task(models.Model):
         verbose_name=_("completed by"),
     )
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    # Optional: the machine after the refill, taken by whoever completed the task.
+    completion_photo = models.ImageField(
+        _("photo after completion"), upload_to="task-photos/%Y/%m/", blank=True
+    )
     hidden_at = models.DateTimeField(_("hidden from the list at"), null=True, blank=True)
 
     class Meta:
@@ -108,6 +112,8 @@ class TerminalAssignment(models.Model):
         related_name="+",
         verbose_name=_("restock assignee"),
     )
+    # Where the terminal comes in the service round (the Mini App lists tasks in this order).
+    route_position = models.PositiveIntegerField(_("place in the route"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:

@@ -6,6 +6,9 @@ raised into the task flow."""
 from __future__ import annotations
 
 import logging
+from typing import Any
+
+from django.conf import settings
 
 from notifications.formatting import short_item_name
 from notifications.services import (
@@ -17,6 +20,14 @@ from notifications.services import (
 from tasks_app.models import Task
 
 logger = logging.getLogger("tasks_app.notices")
+
+
+def _app_button(label: str) -> dict[str, Any] | None:
+    """The inline web-app button that opens the Mini App (none without its URL)."""
+    url = settings.TELEGRAM_WEB_APP_URL
+    if not url:
+        return None
+    return {"inline_keyboard": [[{"text": label, "web_app": {"url": url}}]]}
 
 
 def _task(task_id: int) -> Task:
@@ -56,6 +67,7 @@ def restock_task_created(*, task_id: int) -> None:
             template="task_new_auto",
             context={"terminal": terminal, "items": items},
             owner_id=task.owner_id,
+            reply_markup=_app_button("📱 Открыть приложение"),
         )
     else:
         notify_users(
@@ -63,6 +75,7 @@ def restock_task_created(*, task_id: int) -> None:
             template="task_new_manual",
             context={"terminal": terminal, "comment": task.comment},
             owner_id=task.owner_id,
+            reply_markup=_app_button("🗃 Открыть задачи"),
         )
     notify_users(
         staff,
@@ -97,6 +110,7 @@ def restock_task_items_added(*, task_id: int, added_items: list[str]) -> None:
             "unassigned": unassigned,
         },
         owner_id=task.owner_id,
+        reply_markup=None if unassigned else _app_button("📱 Открыть приложение"),
     )
 
 

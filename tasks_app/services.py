@@ -12,6 +12,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+from django.core.files import File
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -228,29 +229,41 @@ def create_manual_task(
     return task
 
 
-def complete_task(task_id: int, updated_stock: dict[str, Decimal], *, user_id: int | None) -> Task:
+def complete_task(
+    task_id: int,
+    updated_stock: dict[str, Decimal],
+    *,
+    user_id: int | None,
+    photo: File[Any] | None = None,
+) -> Task:
     """Complete a task. A restock task needs the new machine stock per ingredient (absolute,
     machine rows only); a manual one must raise at least one ingredient, an automatic one must
     lift every submitted ingredient that was critical above its critical level. Logs
-    `restock_task` rows, resets the terminal's sales counter and notifies in the same
-    transaction. A second call finds the task finished (409)."""
+    `restock_task` rows, resets the terminal's sales counter, keeps the optional photo (under
+    MEDIA_ROOT) and notifies in the same transaction. A second call finds the task finished (409).
     with transaction.atomic():
         task = Task.objects.select_for_update().get(pk=task_id)
         if task.status != TaskStatus.PENDING:
             raise TaskError("status", _("The task is already finished."), conflict=True)
         if task.task_type == TaskType.RESTOCK:
             _apply_restock(task, updated_stock, user_id)
-        _mark_completed(task, user_id)
+        extra: list[str] = []
+        if photo is not None:
+            extension = (photo.name or "").rsplit(".", 1)[-1].lower()
+            safe = extension if extension in {"jpg", "jpeg", "png", "webp", "heic"} else "jpg"
+            task.completion_photo.save(f"task-{task.pk}.{safe}", photo, save=False)
+            extra.append("completion_photo")
+        _mark_completed(task, user_id, extra_fields=extra)
     return task
 
 
-def _mark_completed(task: Task, user_id: int | None) -> None:
+def _mark_completed(task: Task, user_id: int | None, *, extra_fields: Iterable[str] = ()) -> None:
     """Close a locked open task: the terminal's sales counter restarts; notify in it."""
     Terminal.objects.filter(pk=task.terminal_id).update(sales_since_cleaning=0)
     task.status = TaskStatus.COMPLETED
     task.completed_at = timezone.now()
     task.completed_by_id = user_id
-    task.save(update_fields=["status", "completed_at", "completed_by"])
+    task.save(update_fields=["status", "completed_at", "completed_by", *extra_fields])
     notices.task_completed(task_id=task.pk, completed_by_user_id=user_id)
 
 
@@ -374,5 +387,13 @@ def set_restock_assignee(terminal_id: int, assignee_id: int | None) -> TerminalA
     """Who receives the terminal's automatic restock tasks from now on. Safe to re-run."""
     assignment, _created = TerminalAssignment.objects.update_or_create(
         terminal_id=terminal_id, defaults={"restock_assignee_id": assignee_id}
+    )
+    return assignment
+
+
+def set_route_position(terminal_id: int, position: int | None) -> TerminalAssignment:
+    """The terminal's place in the service round from now on. Safe to re-run."""
+    assignment, _created = TerminalAssignment.objects.update_or_create(
+        terminal_id=terminal_id, defaults={"route_position": position}
     )
     return assignment

@@ -9,7 +9,7 @@ timeouts: retry with backoff, honouring `retry_after` when the provider gives on
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class DeliveryError(Exception):
@@ -40,6 +40,8 @@ class OutgoingMessage:
     # The same on every attempt of one delivery (`delivery-<id>`): where a transport has a
     # message identity (an e-mail's Message-ID), a repeat after a crash carries the same one.
     key: str = ""
+    # Telegram only: an inline keyboard (buttons, web-app buttons) sent with the text.
+    reply_markup: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,8 @@ class TelegramChannel:
         }
         if message.html:
             payload["parse_mode"] = "HTML"
+        if message.reply_markup:
+            payload["reply_markup"] = message.reply_markup
         status, body = self.api.call("sendMessage", payload)
         if status == 200 and body.get("ok"):
             result = body.get("result") or {}

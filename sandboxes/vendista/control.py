@@ -13,7 +13,7 @@ POST /_sandbox/accounts/unpaid         {"login", "unpaid": true}
 POST /_sandbox/transactions            {"login", "items": [...], "replace_all": false}
 POST /_sandbox/transactions/bulk       {"login", "count": 50000, "day": "YYYY-MM-DD"}
 POST /_sandbox/reverse                 {"tx_id", "shape": "flag" | "refund_row", "login", "at"}
-POST /_sandbox/terminals/online        {"login", "terminal_id", "online": true}
+POST /_sandbox/terminals/online        {"login", "terminal_id", "online": true, "offline_since"}
 POST /_sandbox/tokens/expire           {"login"} (or {} for every login)
 """
 
@@ -91,6 +91,7 @@ class ControlledSandbox(Protocol):
         online: bool = True,
         *,
         last_hour_online: int | None = None,
+        offline_since: datetime | None = None,
     ) -> SandboxTerminal: ...
 
     def expire_tokens(self, login: str | None = None) -> int: ...
@@ -160,6 +161,7 @@ def _route(
             int(body["terminal_id"]),
             bool(body.get("online", True)),
             last_hour_online=body.get("last_hour_online"),
+            offline_since=parse_time(body["offline_since"]) if body.get("offline_since") else None,
         )
         return terminal.to_dict()
     if route == ("POST", "/tokens/expire"):

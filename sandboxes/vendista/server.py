@@ -249,8 +249,10 @@ class VendistaSandbox(ServedSandbox):
         online: bool = True,
         *,
         last_hour_online: int | None = None,
+        offline_since: datetime | None = None,
     ) -> SandboxTerminal:
-        """Online: seen now with `last_hour_online` (default 60); offline: `last_hour_online` 0."""
+        """Online: seen now with `last_hour_online` (default 60); offline: `last_hour_online` 0,
+        last seen at `offline_since` (Moscow time) when given."""
         with self._lock:
             terminal = self.account(login).terminal(terminal_id)
             if terminal is None:
@@ -260,6 +262,8 @@ class VendistaSandbox(ServedSandbox):
                 terminal.last_online_time = moscow_now().replace(microsecond=0)
             else:
                 terminal.last_hour_online = 0
+                if offline_since is not None:
+                    terminal.last_online_time = offline_since.replace(microsecond=0)
             return terminal
 
     def set_unpaid(self, login: str, unpaid: bool = True) -> None:

@@ -56,7 +56,14 @@ def test_webhook_needs_the_secret_header_and_links_from_the_update(settings) -> 
     chat_id = unique_chat_id()
     update = {
         "update_id": 1,
-        "message": {"chat": {"id": chat_id, "type": "private"}, "text": f"/start {code}"},
+        "message": {
+            "message_id": 1,
+            "date": 1764000000,
+            "chat": {"id": chat_id, "type": "private"},
+            "from": {"id": chat_id, "is_bot": False, "first_name": "Ivan"},
+            "text": f"/start {code}",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        },
     }
     client = Client()
     payload = json.dumps(update)

@@ -1,0 +1,1 @@
+"""What the bot's menus do, as plain synchronous functions (the handlers call them)."""
