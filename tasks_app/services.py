@@ -9,7 +9,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 from django.core.files import File
@@ -240,7 +239,8 @@ def complete_task(
     machine rows only); a manual one must raise at least one ingredient, an automatic one must
     lift every submitted ingredient that was critical above its critical level. Logs
     `restock_task` rows, resets the terminal's sales counter, keeps the optional photo (under
-    MEDIA_ROOT) and notifies in the same transaction. A second call finds the task finished (409).
+    MEDIA_ROOT) and notifies in the same transaction. A second call finds the task finished
+    (409)."""
     with transaction.atomic():
         task = Task.objects.select_for_update().get(pk=task_id)
         if task.status != TaskStatus.PENDING:

@@ -74,13 +74,15 @@ def pending_work(stack: Stack) -> dict[str, int]:
 
     from notifications.models import Delivery, Digest
     from payments.models import PaymentIntent, WebhookEvent
-    from reports.models import Report, ReportDelivery
+    from reports.models import Report
     from vendista.models import ACTIVE_RUN_STATUSES, ImportRun
 
     counts = {
         "import_runs_active": ImportRun.objects.filter(status__in=ACTIVE_RUN_STATUSES).count(),
         "reports_unfinished": Report.objects.filter(status__in=["pending", "generated"]).count(),
-        "report_deliveries_pending": ReportDelivery.objects.filter(status="pending").count(),
+        "report_deliveries_pending": Delivery.objects.filter(
+            source__startswith="report:", status__in=["queued", "sending", "failed"]
+        ).count(),
         "deliveries_unsent": Delivery.objects.filter(
             status__in=["queued", "sending", "failed"]
         ).count(),

@@ -441,10 +441,15 @@ def snapshot(control_url: str) -> dict[str, Any]:
         key = keys.get(str(intent.session_id), "?")
         state["payments"].setdefault(key, f"{intent.status}/{intent.refund_status or '-'}")
         payment_keys[intent.provider_payment_id or ""] = key
+    from notifications.models import Delivery
+
+    sent: dict[str, list[str]] = {}
+    for d in Delivery.objects.filter(source__startswith="report:"):
+        sent.setdefault(d.source.removeprefix("report:"), []).append(f"{d.channel}={d.status}")
     state["reports"] = {
         keys.get(str(r.session_id), "?"): f"{r.kind}:{r.status}:"
-        + ",".join(sorted(f"{d.channel}={d.status}" for d in r.deliveries.all()))
-        for r in Report.objects.prefetch_related("deliveries")
+        + ",".join(sorted(sent.get(str(r.pk), [])))
+        for r in Report.objects.all()
     }
     log = requests.get(control_url + "/log", timeout=10).json()
     state["psp_refunds"] = Counter(payment_keys.get(r["payment_id"], "?") for r in log["refunds"])

@@ -78,7 +78,7 @@ def test_task_completion_notice_survives_a_death_between_commit_and_hook(
         owner=team["owner"], terminal=team["terminal"], task_type="service", is_auto=False
     )
     with django_capture_on_commit_callbacks(execute=False):
-        services.close_task_by_staff(task.pk, user=team["service"])
+        services.complete_task(task.pk, {}, user_id=team["service"].pk)
     (row,) = Delivery.objects.filter(recipient=chat_of(team["boss"]))
     assert row.template == "task_completed" and row.status == "queued"
     _recover_with_the_sweep(redis_client)
