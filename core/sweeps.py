@@ -31,10 +31,6 @@ def register(name: str, sweep: Sweep) -> None:
     _sweeps[name] = sweep
 
 
-def registered() -> list[str]:
-    return sorted(_sweeps)
-
-
 def run_all() -> dict[str, int]:
     """Run every registered sweep; one failing is logged and does not stop the others."""
     done: dict[str, int] = {}

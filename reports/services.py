@@ -397,6 +397,16 @@ def sweep_reports(limit: int = 500) -> int:
     ids = list(due)
     for report_id in ids:
         queue_generation(report_id)
+    # A report whose every attempt ended with its worker gone (killed, out of memory) is failed
+    # here, visibly, instead of waiting for ever.
+    exhausted = Report.objects.filter(
+        lease_free(now=now),
+        status=ReportStatus.PENDING,
+        file="",
+        generation_attempts__gte=MAX_GENERATION_ATTEMPTS,
+    ).values_list("pk", flat=True)[:limit]
+    for report_id in list(exhausted):
+        fail_generation(report_id, "the worker rendering it was lost on every attempt")
     return len(ids)
 
 

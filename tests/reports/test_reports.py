@@ -132,3 +132,35 @@ def test_resend_leaves_a_delivery_being_sent_now_alone(redis_client) -> None:
     services.resend(report, actor=services.SYSTEM)
     delivery.refresh_from_db()
     assert delivery.status == "sending"
+
+
+def test_a_report_whose_worker_died_on_every_attempt_is_failed_by_the_sweep(redis_client) -> None:
+    k = make_kiosk()
+    lapsed = timezone.now() - timedelta(minutes=10)
+    dying = Report.objects.create(
+        session=paid_session(k),
+        kind="thickness",
+        data=THICKNESS,
+        generation_attempts=services.MAX_GENERATION_ATTEMPTS,
+        lease_until=lapsed,
+        enqueued_at=lapsed,
+    )
+    retried = Report.objects.create(
+        session=paid_session(k),
+        kind="thickness",
+        data=THICKNESS,
+        generation_attempts=1,
+        lease_until=lapsed,
+        enqueued_at=lapsed,
+    )
+
+    assert services.sweep_reports() == 1  # the one with attempts left is queued again
+
+    dying.refresh_from_db()
+    assert (dying.status, dying.failed_stage) == ("failed", "generate")
+    assert "lost on every attempt" in dying.error
+    assert AuditEntry.objects.filter(action="report.failed", object_id=str(dying.pk)).exists()
+    retried.refresh_from_db()
+    assert retried.status == "pending"
+    assert retried.enqueued_at is not None and retried.enqueued_at > lapsed
+    assert redis_client.llen("reports") == 1
