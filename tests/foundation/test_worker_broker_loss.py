@@ -121,7 +121,8 @@ def test_the_worker_survives_redis_dying_mid_task_and_keeps_consuming(slow_sandb
             VENDISTA_RATE_GLOBAL="1000",
         ),
         queues="imports",
-        concurrency=1,
+        # Two pool slots, as deployed: with one, the loss happened not to crash it.
+        concurrency=2,
     ).start()
     broker = Celery("broker-loss-test", broker=private_redis.url, set_as_current=False)
     broker.conf.broker_transport = "core.broker:Transport"

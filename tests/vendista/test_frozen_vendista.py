@@ -25,7 +25,7 @@ from vendista.services import runs
 from vendista.services.lock import OwnerLock
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-LOCK_TTL = 4
+LOCK_TTL = 5
 ACCOUNT: dict[str, Any] = {
     "login": "frozen-shop",
     "password": "frozen-pw",
@@ -44,13 +44,13 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def wait_for(condition: Any, timeout: float, what: str) -> None:
+def wait_for(condition: Any, timeout: float, what: str, state: Any = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return
         time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what}: {state() if state else ''}")
 
 
 @pytest.fixture
@@ -119,7 +119,12 @@ def test_a_frozen_vendista_never_lets_a_second_run_import_alongside(sandbox_proc
             owner.pk, window=window(LAST_DAY - timedelta(days=1), LAST_DAY), trigger="t"
         )
         assert first is not None
-        wait_for(lambda: ImportRun.objects.get(pk=first).pages_done >= 2, 60, "the first pages")
+        wait_for(
+            lambda: ImportRun.objects.get(pk=first).pages_done >= 2,
+            60,
+            "the first pages",
+            lambda: ImportRun.objects.filter(pk=first).values()[0],
+        )
         os.kill(sandbox_pid, signal.SIGSTOP)
         frozen_at = time.monotonic()
         second = runs.enqueue(

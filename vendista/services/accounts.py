@@ -47,7 +47,8 @@ def make_client(account: VendistaAccount, **overrides: Any) -> VendistaClient:
         "max_attempts": settings.VENDISTA_MAX_ATTEMPTS,
         "backoff_base": settings.VENDISTA_BACKOFF_BASE,
         "page_size": settings.VENDISTA_PAGE_SIZE,
-        "max_wait": settings.VENDISTA_MAX_WAIT,
+        # Below the owner lock's lifetime, so no single wait can outlast it.
+        "max_wait": min(settings.VENDISTA_MAX_WAIT, settings.VENDISTA_LOCK_TTL / 2),
     }
     options.update(overrides)
     return VendistaClient(**options)

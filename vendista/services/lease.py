@@ -38,14 +38,21 @@ def claim(run_id: int) -> int | None:
 
 
 def still_holds(run_id: int, token: int) -> bool:
-    """Stamp the run's heartbeat if this attempt still holds it (fenced by the token)."""
+    """Stamp the run's heartbeat if this attempt still holds it (fenced by the token); False
+    only when the stored run shows another token or a final status."""
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE vendista_importrun SET heartbeat_at = now() "
             "WHERE id = %s AND lease_token = %s AND status = 'running'",
             [run_id, token],
         )
-        return cursor.rowcount == 1
+        if cursor.rowcount == 1:
+            return True
+        cursor.execute("SELECT lease_token, status FROM vendista_importrun WHERE id = %s", [run_id])
+        row = cursor.fetchone()
+    # A row this connection cannot see (not committed yet) says nothing; page commits are
+    # fenced on their own.
+    return row is None or (row[0] == token and row[1] == "running")
 
 
 class Lease:

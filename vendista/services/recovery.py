@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from vendista import notices
@@ -21,8 +22,10 @@ def resume_stalled_runs() -> dict[str, int]:
     owner lock, so a duplicate message only finds the run taken)."""
     now = timezone.now()
     resumed = failed = 0
+    before = now - runs.stale_after()
     for run in ImportRun.objects.filter(
-        status__in=ACTIVE_RUN_STATUSES, heartbeat_at__lt=now - runs.stale_after()
+        Q(heartbeat_at__lt=before) | Q(heartbeat_at__isnull=True, created_at__lt=before),
+        status__in=ACTIVE_RUN_STATUSES,
     ).order_by("pk"):
         with transaction.atomic():
             if run.attempts >= settings.VENDISTA_RUN_MAX_ATTEMPTS:

@@ -12,7 +12,7 @@ from core.clock import MOSCOW, as_moscow
 from vendista.client import VendistaError
 from vendista.models import ImportMode, ImportRun, VendistaAccount
 from vendista.services import runs
-from vendista.services.lock import OwnerBusy
+from vendista.services.lock import LeaseLost, OwnerBusy
 
 
 def parse_moment(value: str, *, end: bool) -> datetime:
@@ -83,6 +83,8 @@ class Command(BaseCommand):
             )
         except OwnerBusy as exc:
             raise CommandError(str(exc)) from exc
+        except LeaseLost as exc:
+            raise CommandError(f"import stopped: {exc}") from exc
         except VendistaError as exc:
             raise CommandError(f"Vendista failed: {exc}") from exc
         self.stderr.write("")
