@@ -4,11 +4,13 @@ sends the replies through the bot, whose request layer queues them as durable de
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -23,6 +25,7 @@ from phone.bot.actions import Reply, Sender
 from phone.bot.request import TEMPLATE_PARAMETER
 
 Context = ContextTypes.DEFAULT_TYPE
+logger = logging.getLogger("phone.bot")
 
 
 def _sender(update: Update) -> Sender:
@@ -77,7 +80,10 @@ async def button(update: Update, context: Context) -> None:
     """Every inline button: `area:verb[:id]` in the callback data."""
     query = update.callback_query
     assert query is not None
-    await query.answer()
+    try:
+        await query.answer()  # stops the button's spinner; the action goes ahead regardless
+    except TelegramError as exc:
+        logger.info("answerCallbackQuery failed: %s", exc)
     sender = _sender(update)
     area, _, rest = (query.data or "").partition(":")
     verb, _, raw_id = rest.partition(":")
@@ -108,7 +114,8 @@ async def button(update: Update, context: Context) -> None:
 
 
 def add_handlers(application: Application) -> None:
-    private = filters.ChatType.PRIVATE
+    # New messages only: an edited "500 аренда" must not record the expense again.
+    private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("menu", _command(actions.show_menu), filters=private))
     application.add_handler(CommandHandler("finance", finance, filters=private))

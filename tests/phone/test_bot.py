@@ -233,3 +233,34 @@ def test_a_person_of_two_owners_picks_which_one_the_bot_acts_for(bot) -> None:
     bot.inject_callback(chat_id=chat_id, data=f"own:{outsider.owner.pk}")  # not a member
     run_bot_once()
     assert "недоступно" in last_to(bot, chat_id).text
+
+
+def test_an_edited_expense_message_records_nothing_more(bot, settings) -> None:
+    settings.TELEGRAM_WEBHOOK_SECRET = "s"
+    tenant = make_tenant()
+    chat_id = unique_chat_id()
+    TelegramChat.objects.create(user=tenant.user, chat_id=chat_id)
+    message = {
+        "message_id": 5,
+        "date": 1764000000,
+        "edit_date": 1764000100,
+        "chat": {"id": chat_id, "type": "private"},
+        "from": {"id": chat_id, "is_bot": False, "first_name": "A"},
+        "text": "700 аренда",
+    }
+    answer = Client().post(
+        "/telegram/webhook",
+        json.dumps({"update_id": 5, "edited_message": message}),
+        "application/json",
+        HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN="s",
+    )
+    assert answer.status_code == 200
+    assert not Expense.objects.exists()
+    message.pop("edit_date")
+    Client().post(
+        "/telegram/webhook",
+        json.dumps({"update_id": 6, "message": message}),
+        "application/json",
+        HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN="s",
+    )
+    assert Expense.objects.get().amount == Decimal("700")

@@ -268,6 +268,9 @@ SERVICE_MAY_NOT = {
     "PATCH /api/vendista/connection/",
     "POST /api/vendista/connection/credentials/",
     "POST /api/vendista/connection/import-now/",
+    # The bot's alert settings (owners and admins hear the alerts).
+    "GET /api/alert-settings/",
+    "PATCH /api/alert-settings/",
 }
 
 
