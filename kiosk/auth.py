@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from core.parsers import check_query_text
+from core.query import UNKNOWN as UNKNOWN_QUERY_PARAMETER
 from core.ratelimit import Bucket
 from core.redis import get_redis
 from core.throttles import AddressRateThrottle, BucketThrottle, address_bucket, bucket
@@ -185,7 +186,7 @@ class KioskAPIView(APIView):
         unknown = sorted(set(params) - declared)
         if unknown:
             raise exceptions.ValidationError(
-                {name[:50]: ["Unknown query parameter."] for name in unknown[:10]}
+                {name[:50]: [UNKNOWN_QUERY_PARAMETER] for name in unknown[:10]}
             )
         self.query = {}
         if serializer is not None:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from notifications import services
 from notifications.bot import issue_link_code
 from notifications.models import (
+    AdminAlert,
     Delivery,
     Digest,
     NotificationSettings,
@@ -108,4 +109,23 @@ class DigestAdmin(CabinetModelAdmin):
     readonly_fields = ["owner", "kind", "item_ids", "chunks", "created_at", "completed_at"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(AdminAlert)
+class AdminAlertAdmin(CabinetModelAdmin):
+    """Failures of background work waiting for (or grouped into) the operators' message;
+    platform staff only (no `owner_field`)."""
+
+    list_display = ["created_at", "context", "owner", "flushed_at", "outcome"]
+    list_filter = ["outcome", "context"]
+    search_fields = ["context", "error"]
+    list_select_related = ["owner"]
+    readonly_fields = [field.name for field in AdminAlert._meta.fields]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

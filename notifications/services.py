@@ -34,7 +34,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from core.jobs import enqueue
 from core.ratelimit import Bucket, RateLimiter, RateLimitTimeout
@@ -128,8 +128,10 @@ def chats_of(user_ids: Iterable[int]) -> list[TelegramChat]:
 
 def render(template: str, context: dict[str, Any]) -> str:
     """A Telegram message from `telegram/<template>.html` (HTML, autoescaped): each app keeps
-    the templates of the notices it composes in its own `templates/telegram/`."""
-    text = render_to_string(f"telegram/{template}.html", context)
+    the templates of the notices it composes in its own `templates/telegram/`. Always in the
+    product's language, whatever language the request that caused the notice asked for."""
+    with translation.override(settings.LANGUAGE_CODE):
+        text = render_to_string(f"telegram/{template}.html", context)
     return "\n".join(line.rstrip() for line in text.strip().split("\n"))
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from payments.models import FiscalSettings, PaymentIntent, ServicePrice, WebhookEvent
+from tenancy.cabinet import scope
 from tenancy.cabinet.labels import label
 from tenancy.cabinet.options import CabinetModelAdmin
 
@@ -62,8 +65,13 @@ class WebhookEventAdmin(CabinetModelAdmin):
 
 
 @admin.register(ServicePrice)
-class ServicePriceAdmin(admin.ModelAdmin):
+class ServicePriceAdmin(CabinetModelAdmin):
     """The price list: a kiosk's price of a service, or the owner's for all its kiosks."""
+
+    owner_field = "owner"
+    view_roles = scope.STAFF_ROLES
+    write_roles = scope.STAFF_ROLES
+    delete_roles = scope.STAFF_ROLES
 
     list_display = ["owner", "kiosk", "service_type", "amount", "description", "updated_at"]
     list_filter = ["service_type", "owner"]
@@ -72,8 +80,23 @@ class ServicePriceAdmin(admin.ModelAdmin):
 
 
 @admin.register(FiscalSettings)
-class FiscalSettingsAdmin(admin.ModelAdmin):
+class FiscalSettingsAdmin(CabinetModelAdmin):
     """The owner's tax system and VAT rate printed on its 54-FZ receipts."""
+
+    owner_field = "owner"
+    view_roles = scope.OWNER_ONLY
+    write_roles = scope.OWNER_ONLY
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        # One row per owner: a member adds it once, then edits it.
+        membership = scope.current_membership(request)
+        if (
+            membership is not None
+            and not scope.is_platform_staff(request)
+            and FiscalSettings.objects.filter(owner_id=membership.owner_id).exists()
+        ):
+            return False
+        return super().has_add_permission(request, *args)
 
     list_display = ["owner", "tax_system_code", "vat_code", "updated_at"]
     list_select_related = ["owner"]

@@ -14,8 +14,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from core.clock import as_moscow
@@ -129,7 +130,11 @@ def _whole_window_in_hours(config: AlertSettings, now: datetime) -> bool:
 
 def check_owner_alerts(owner_id: int, now: datetime | None = None) -> dict[str, int]:
     """Open, tell, clear and resolve this owner's alerts. Safe to re-run."""
-    now = now or timezone.now()
+    with translation.override(settings.LANGUAGE_CODE):  # the texts are stored, in Russian
+        return _check_owner_alerts(owner_id, now or timezone.now())
+
+
+def _check_owner_alerts(owner_id: int, now: datetime) -> dict[str, int]:
     config = settings_of(owner_id)
     counts = {"opened": 0, "told": 0, "cleared": 0, "resolved": 0}
     if not config.enabled:

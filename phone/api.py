@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import FIELD_ERRORS
+from core.query import DeclaredQueryMixin
 from notifications.models import TelegramChat
 from phone import alerts
 from phone.initdata import InitDataError, validate
@@ -33,7 +34,7 @@ class WebAppSessionAnswerSerializer(serializers.Serializer[Any]):
     username = serializers.CharField()
 
 
-class WebAppSessionView(APIView):
+class WebAppSessionView(DeclaredQueryMixin, APIView):
     """The initData is the credential: no session or token is needed to call this."""
 
     authentication_classes: list[Any] = []

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +11,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -106,10 +107,12 @@ class TaskAdmin(CabinetModelAdmin):
         "created_at",
         "completed_at",
         "completed_by",
+        "photo",
         "cancelled_at",
         "hidden_at",
     ]
     readonly_fields = [
+        "photo",
         "terminal",
         "task_type",
         "status",
@@ -139,8 +142,10 @@ class TaskAdmin(CabinetModelAdmin):
 
     def get_urls(self) -> list[Any]:
         view = self.admin_site.admin_view(self.complete_view)
+        photo = self.admin_site.admin_view(self.photo_view)
         return [
             path("<path:object_id>/complete/", view, name="tasks_app_task_complete"),
+            path("<path:object_id>/photo/", photo, name="tasks_app_task_photo"),
             *super().get_urls(),
         ]
 
@@ -172,6 +177,27 @@ class TaskAdmin(CabinetModelAdmin):
             _("fill"),
             body,
         )
+
+    @admin.display(description=_("photo after completion"))
+    def photo(self, task: Task) -> Any:
+        if not task.completion_photo:
+            return "—"
+        url = reverse("admin:tasks_app_task_photo", args=[task.pk])
+        return format_html(
+            '<a href="{}"><img src="{}" alt="{}" style="max-width:22rem;border-radius:8px"></a>',
+            url,
+            url,
+            _("The machine after the refill, task #%(id)s") % {"id": task.pk},
+        )
+
+    def photo_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The completion photo, to whoever may open the task (files under MEDIA_ROOT are not
+        served publicly: the task's owner scope decides)."""
+        task = self.get_object(request, object_id)
+        if not self.has_view_permission(request, task) or not task.completion_photo:
+            raise Http404(_("Not found."))
+        content_type = mimetypes.guess_type(task.completion_photo.name)[0]
+        return FileResponse(task.completion_photo.open("rb"), content_type=content_type)
 
     @admin.display(description=_("complete"))
     def complete_link(self, task: Task) -> Any:

@@ -70,7 +70,11 @@ class Task(models.Model):
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     # Optional: the machine after the refill, taken by whoever completed the task.
     completion_photo = models.ImageField(
-        _("photo after completion"), upload_to="task-photos/%Y/%m/", blank=True
+        _("photo after completion"),
+        upload_to="task-photos/%Y/%m/",
+        blank=True,
+        # The restock upsert in services.py inserts with raw SQL and leaves this column out.
+        db_default="",
     )
     hidden_at = models.DateTimeField(_("hidden from the list at"), null=True, blank=True)
 

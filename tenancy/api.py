@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import FIELD_ERRORS
+from core.query import DeclaredQueryMixin
 from tenancy.models import Membership
 from tenancy.permissions import STAFF_ROLES
 from tenancy.views import OwnerScopedReadOnlyViewSet
@@ -50,7 +51,7 @@ class MeSerializer(serializers.Serializer):
     memberships = MyMembershipSerializer(many=True)
 
 
-class MeView(APIView):
+class MeView(DeclaredQueryMixin, APIView):
     """The signed-in user and the owners they may act for (send one as `X-Owner-Id`)."""
 
     @extend_schema(responses=MeSerializer)

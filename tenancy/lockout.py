@@ -10,11 +10,14 @@ from django.http import HttpRequest
 
 from audit.models import ActorKind
 from audit.services import record
+from core import net
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The peer address (`REMOTE_ADDR`; the deployment's proxy overwrites it)."""
-    return str(request.META.get("REMOTE_ADDR") or "")
+    """The address a failure counts against: the client behind the trusted proxies
+    (`TRUSTED_PROXIES`, the same rule as the throttles and the audit log), never a header the
+    client wrote itself."""
+    return net.client_ip(request) or ""
 
 
 def audit_lockout(sender: Any, request: HttpRequest, username: str | None, **kwargs: Any) -> None:

@@ -10,11 +10,12 @@ from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
+from core.query import DeclaredQueryMixin
 from tenancy.models import Membership, Owner, Role
 from tenancy.permissions import STAFF_ROLES, ActsForOwner
 
 
-class ActsForOwnerMixin:
+class ActsForOwnerMixin(DeclaredQueryMixin):
     """For views whose `permission_classes` include ActsForOwner: it resolves the one owner the
     request acts for and checks the caller's role.
 

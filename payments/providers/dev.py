@@ -28,7 +28,9 @@ class DevProvider:
     def _own(self, provider_payment_id: str) -> ProviderPayment:
         from payments.models import PaymentIntent
 
-        intent = PaymentIntent.objects.get(provider_payment_id=provider_payment_id)
+        intent = PaymentIntent.objects.filter(provider_payment_id=provider_payment_id).first()
+        if intent is None:  # as YooKassa answers for an id it never issued
+            raise ProviderRejected(f"payment {provider_payment_id!r} not found")
         # Like YooKassa's two-stage payment: paid money is held until captured or released.
         status = "canceled"
         if intent.status == "pending":

@@ -386,6 +386,8 @@ def sweep_due_dev_intents(now: datetime | None = None) -> int:
 def release_at_provider(intent: PaymentIntent) -> str:
     """Give a released intent's money back at the PSP: cancel the hold (no fee), or refund a
     payment already captured (with its receipt). Idempotent keys make a retry safe."""
+    if not intent.provider_payment_id:  # never reached the PSP: nothing is held there
+        return "nothing_held"
     provider = get_provider(intent.provider)
     try:
         payment = provider.get_payment_status(intent.provider_payment_id or "")

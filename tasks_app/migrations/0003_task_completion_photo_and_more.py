@@ -13,7 +13,10 @@ class Migration(migrations.Migration):
             model_name="task",
             name="completion_photo",
             field=models.ImageField(
-                blank=True, upload_to="task-photos/%Y/%m/", verbose_name="photo after completion"
+                blank=True,
+                db_default="",
+                upload_to="task-photos/%Y/%m/",
+                verbose_name="photo after completion",
             ),
         ),
         migrations.AddField(

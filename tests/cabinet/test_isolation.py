@@ -7,10 +7,12 @@ import pytest
 from django.contrib import admin
 from django.test import Client
 
+from payments.models import FiscalSettings, ServicePrice
 from tenancy.models import Owner, Role
 from tests.cabinet.leaky_urls import leaky_site
 from tests.cabinet.walk import walk
 from tests.helpers.coffee_shop import seed_shop
+from tests.helpers.kiosk import make_kiosk
 from tests.helpers.tenancy import make_tenant
 
 pytestmark = pytest.mark.django_db
@@ -23,6 +25,15 @@ def victim() -> Owner:
     owner = Owner.objects.create(name=f"{MARKER} ООО")
     seed_shop(owner, marker=MARKER)
     make_tenant(Role.OWNER, owner=owner)
+    # The kiosk side too: a kiosk, its price list and the owner's receipt settings.
+    kiosk = make_kiosk(owner).kiosk
+    kiosk.name = f"{MARKER} киоск"
+    kiosk.save(update_fields=["name"])
+    ServicePrice.objects.create(
+        owner=owner, kiosk=kiosk, service_type="thickness", amount=45_000, description=MARKER
+    )
+    ServicePrice.objects.create(owner=owner, service_type="diagnostics", amount=90_000)
+    FiscalSettings.objects.create(owner=owner)
     return owner
 
 

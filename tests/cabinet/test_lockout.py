@@ -68,3 +68,21 @@ def test_staff_lift_a_lockout_and_it_is_audited(user) -> None:
     staff.post("/admin/axes/accessattempt/", {"action": "lift_lockout", "_selected_action": ids})
     assert AuditEntry.objects.filter(action="auth.lockout_reset", actor_label="ops").exists()
     assert token_login(Client(), PASSWORD) == 200
+
+
+def test_failures_count_against_the_client_behind_a_trusted_proxy_not_a_spoofed_header(
+    user, settings
+) -> None:
+    settings.TRUSTED_PROXIES = ["10.9.0.0/16"]
+    from axes.models import AccessAttempt
+
+    # Through the proxy: the client's own address (right-most untrusted hop) is recorded.
+    proxied = Client(REMOTE_ADDR="10.9.0.2", HTTP_X_FORWARDED_FOR="1.1.1.1, 203.0.113.7")
+    token_login(proxied, "wrong")
+    # Straight from the internet with a forged header: the peer address stands.
+    forged = Client(REMOTE_ADDR="198.51.100.4", HTTP_X_FORWARDED_FOR="203.0.113.99")
+    token_login(forged, "wrong")
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {
+        "203.0.113.7",
+        "198.51.100.4",
+    }

@@ -201,3 +201,30 @@ def test_the_dashboard_counts_sales_per_terminal_or_per_drink_and_hides_them_fro
     page = signed_in(service.user).get("/admin/")
     assert page.context["sales"] is None and page.context["chart"] is None
     assert len(page.context["cards"]) == 2
+
+
+def test_the_completion_photo_shows_on_the_task_page_for_its_owner_only(settings, tmp_path) -> None:
+    from django.core.files.base import ContentFile
+    from PIL import Image
+
+    from tasks_app.models import Task
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    tenant = make_tenant(Role.SERVICE)
+    shop = seed_shop(tenant.owner, marker="Фото")
+    task: Task = shop.objects["tasks"][0]
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 24), (10, 200, 30)).save(buffer, "JPEG")
+    task.completion_photo.save("after.jpg", ContentFile(buffer.getvalue()))
+
+    client = signed_in(tenant.user)
+    page = client.get(f"/admin/tasks_app/task/{task.pk}/change/").content.decode()
+    photo_url = f"/admin/tasks_app/task/{task.pk}/photo/"
+    assert f'src="{photo_url}"' in page
+    answer = client.get(photo_url)
+    assert answer.status_code == 200 and answer["Content-Type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(b"".join(answer.streaming_content))).size == (32, 24)
+
+    stranger = make_tenant(Role.OWNER)
+    assert signed_in(stranger.user).get(photo_url).status_code == 404
+    assert Client().get(photo_url).status_code == 302  # to the login

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.query import DeclaredQueryMixin
 from vendista.models import VendistaAccount
 from vendista.services import accounts
 
@@ -30,7 +31,7 @@ class ResetPaymentStatusResponse(serializers.Serializer[Any]):
     owner = OwnerPaymentSerializer()
 
 
-class ResetPaymentStatusView(APIView):
+class ResetPaymentStatusView(DeclaredQueryMixin, APIView):
     """Platform staff set an owner's Vendista payment status back to active (audited)."""
 
     permission_classes = [permissions.IsAdminUser]

@@ -38,14 +38,14 @@ def resume_stalled_runs() -> dict[str, int]:
                 )
                 if stopped:
                     failed += 1
-                    _alert_after_commit(
+                    _alert(
                         run, f"run {run.pk} was interrupted {run.attempts} times; it was stopped"
                     )
                 continue
             runs.requeue(run.pk)
             resumed += 1
             if run.attempts >= settings.VENDISTA_RUN_ALERT_ATTEMPTS:
-                _alert_after_commit(
+                _alert(
                     run,
                     f"run {run.pk} keeps being interrupted ({run.attempts} attempts); "
                     f"resuming it at page {run.next_page}",
@@ -53,10 +53,11 @@ def resume_stalled_runs() -> dict[str, int]:
     return {"resumed": resumed, "failed": failed}
 
 
-def _alert_after_commit(run: ImportRun, error: str) -> None:
-    owner_id, context = run.owner_id, f"vendista.{run.kind}.interrupted"
-    transaction.on_commit(
-        lambda: notices.operation_failed(owner_id=owner_id, context=context, error=error)
+def _alert(run: ImportRun, error: str) -> None:
+    """The alert row is written in the transaction that re-queues or fails the run (a savepoint:
+    a failure to record it never undoes the run's change), so a crash loses neither."""
+    notices.operation_failed(
+        owner_id=run.owner_id, context=f"vendista.{run.kind}.interrupted", error=error
     )
 
 

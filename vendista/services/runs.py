@@ -272,8 +272,11 @@ def _execute_claimed(
         VendistaAccount.objects.filter(owner_id=run.owner_id).update(
             token_status=TokenStatus.EXPIRED
         )
-        _finish(run, RunStatus.FAILED, f"token refused after a refresh: {exc}", token)
-        notices.operation_failed(owner_id=run.owner_id, context="vendista.token", error=str(exc))
+        with transaction.atomic():  # the failure and its alert commit together
+            _finish(run, RunStatus.FAILED, f"token refused after a refresh: {exc}", token)
+            notices.operation_failed(
+                owner_id=run.owner_id, context="vendista.token", error=str(exc)
+            )
     except VendistaUnavailable as exc:
         # Transient: the run goes back to the queue; the task decides whether to retry.
         ImportRun.objects.filter(pk=run.pk, lease_token=token, status=RunStatus.RUNNING).update(
@@ -281,10 +284,11 @@ def _execute_claimed(
         )
         raise
     except Exception as exc:
-        _finish(run, RunStatus.FAILED, f"{type(exc).__name__}: {exc}", token)
-        notices.operation_failed(
-            owner_id=run.owner_id, context=f"vendista.{run.kind}", error=str(exc)
-        )
+        with transaction.atomic():
+            _finish(run, RunStatus.FAILED, f"{type(exc).__name__}: {exc}", token)
+            notices.operation_failed(
+                owner_id=run.owner_id, context=f"vendista.{run.kind}", error=str(exc)
+            )
         raise
     finally:
         if client is not None:
@@ -294,8 +298,9 @@ def _execute_claimed(
 def fail_run(run_id: int, error: str) -> None:
     """Give up on a run (transient errors outlasted the retries)."""
     run = ImportRun.objects.get(pk=run_id)
-    _finish(run, RunStatus.FAILED, error)
-    notices.operation_failed(owner_id=run.owner_id, context=f"vendista.{run.kind}", error=error)
+    with transaction.atomic():
+        _finish(run, RunStatus.FAILED, error)
+        notices.operation_failed(owner_id=run.owner_id, context=f"vendista.{run.kind}", error=error)
 
 
 def _import(
