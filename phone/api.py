@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model, login
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
@@ -76,7 +76,25 @@ class WebAppSessionView(DeclaredQueryMixin, APIView):
         return Response({"username": user.get_username()})
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        "example": "08:00",
+        "description": "Moscow time, HH:MM",
+    }
+)
+class ClockTimeField(serializers.TimeField):
+    """A wall-clock time as people write it, "08:00" (OpenAPI's `time` format would demand a
+    UTC offset, which a shop's opening hour does not have)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%H:%M", input_formats=["%H:%M"], **kwargs)
+
+
 class AlertSettingsSerializer(serializers.ModelSerializer[AlertSettings]):
+    business_hours_start = ClockTimeField(required=False)
+    business_hours_end = ClockTimeField(required=False)
     offline_after_minutes = serializers.IntegerField(min_value=5, max_value=7 * 24 * 60)
     no_sales_hours = serializers.IntegerField(min_value=0, max_value=72)
     failed_imports_in_a_row = serializers.IntegerField(min_value=0, max_value=100)

@@ -178,9 +178,7 @@ def test_owners_and_admins_change_the_alert_settings_through_the_api() -> None:
     owner = make_tenant(Role.OWNER)
     worker = make_tenant(Role.SERVICE, owner=owner.owner)
     defaults = owner.client.get("/api/alert-settings/").json()
-    assert (
-        defaults["offline_after_minutes"] == 60 and defaults["business_hours_start"] == "08:00:00"
-    )
+    assert defaults["offline_after_minutes"] == 60 and defaults["business_hours_start"] == "08:00"
     changed = owner.client.patch(
         "/api/alert-settings/",
         {"business_hours_start": "09:30", "no_sales_hours": 4},
@@ -189,10 +187,6 @@ def test_owners_and_admins_change_the_alert_settings_through_the_api() -> None:
     assert changed.status_code == 200
     stored = AlertSettings.objects.get(owner=owner.owner)
     assert (stored.business_hours_start, stored.no_sales_hours) == (time(9, 30), 4)
-    assert (
-        owner.client.patch(
-            "/api/alert-settings/", {"offline_after_minutes": 1}, format="json"
-        ).status_code
-        == 400
-    )
+    for bad in ({"offline_after_minutes": 1}, {"business_hours_end": "25:00"}):
+        assert owner.client.patch("/api/alert-settings/", bad, format="json").status_code == 400
     assert worker.client.get("/api/alert-settings/").status_code == 403
