@@ -1,10 +1,10 @@
 """The periodic schedule, defined in code (Europe/Moscow crontabs).
 
-At beat start the scheduler (`core.beat.LeaderScheduler`, over django-celery-beat's tables) creates
-each entry below that does not exist yet. From then on the admin owns its timing, its enabled flag
-and its expiry: edits survive restarts. The code keeps owning what an entry runs (task, arguments,
-queue), refreshed at every start. `expire_seconds` drops a tick nobody ran in time.
-Each capability adds its own entries here.
+At beat start the scheduler (`core.scheduler.LeaderScheduler`, over django-celery-beat's tables)
+creates each entry below that does not exist yet. From then on the admin owns its timing, its
+enabled flag and its expiry: edits survive restarts. The code keeps owning what an entry runs
+(task, arguments, queue), refreshed at every start. `expire_seconds` drops a tick nobody ran in
+time. Each capability adds its own entries here.
 """
 
 from __future__ import annotations

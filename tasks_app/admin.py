@@ -190,7 +190,7 @@ class TaskAdmin(CabinetModelAdmin):
             _("The machine after the refill, task #%(id)s") % {"id": task.pk},
         )
 
-    def photo_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+    def photo_view(self, request: HttpRequest, object_id: str) -> FileResponse:
         """The completion photo, to whoever may open the task (files under MEDIA_ROOT are not
         served publicly: the task's owner scope decides)."""
         task = self.get_object(request, object_id)

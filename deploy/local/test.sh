@@ -18,4 +18,13 @@ mypy .
 echo "== migrations"
 python manage.py makemigrations --check --dry-run
 echo "== pytest"
-pytest "$@"
+# Parallel processes (pytest-xdist), one test file per process at a time; VK_TEST_WORKERS=0 runs
+# everything in this process.
+workers=${VK_TEST_WORKERS:-3}
+if [ "$workers" = "0" ]; then
+  pytest "$@"
+else
+  # tests.helpers.parallel gives each process its own Redis database before Django starts.
+  PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" pytest -p tests.helpers.parallel \
+    -n "$workers" --dist loadfile "$@"
+fi

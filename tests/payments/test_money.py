@@ -177,7 +177,7 @@ def test_intent_amount_and_receipt_come_from_the_price_list_and_tax_settings(liv
 
 def _pending_alerts(redis_client) -> list[dict]:
     """The operators' alerts waiting to be grouped (rows, written with the failure)."""
-    return list(AdminAlert.objects.values("context", "error"))
+    return [dict(row) for row in AdminAlert.objects.values("context", "error")]
 
 
 def test_a_receipt_the_sandbox_refuses_fails_the_intent_and_raises_an_alert(
