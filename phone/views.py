@@ -26,5 +26,6 @@ def mini_app(request: HttpRequest) -> HttpResponse:
         "completed": _("Task completed."),
         "failed": _("Something went wrong. Try again."),
         "take_photo": _("Take or choose a photo"),
+        "units": {"g": _("g"), "ml": _("ml"), "pcs": _("pcs")},
     }
     return render(request, "phone/app.html", {"login_url": login_url, "texts": texts})

@@ -28,6 +28,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from inventory.models import Inventory
+from inventory.reference import units
 from inventory.services import containers_unconfigured, machine_rows
 from notifications.services import person_name
 from tasks_app import services
@@ -46,10 +47,14 @@ class IngredientLevelSerializer(serializers.Serializer):
     critical_stock = serializers.DecimalField(max_digits=12, decimal_places=3, allow_null=True)
     percentage = serializers.IntegerField()
     critical = serializers.BooleanField()
+    unit = serializers.ChoiceField(
+        choices=["g", "ml", "pcs", ""], help_text="base unit of the ingredient (empty: unknown)"
+    )
 
 
 def ingredient_levels(rows: list[Inventory]) -> list[dict[str, Any]]:
     """The machine containers that have a capacity, with fill level and the critical flag."""
+    known_units = units()
     return [
         {
             "name": row.item_name,
@@ -58,6 +63,7 @@ def ingredient_levels(rows: list[Inventory]) -> list[dict[str, Any]]:
             "critical_stock": row.critical_stock,
             "percentage": row.fill_percentage(),
             "critical": row.is_critical(),
+            "unit": known_units.get(row.item_name, ""),
         }
         for row in rows
         if row.is_configured()

@@ -173,13 +173,13 @@ def test_service_worker_completes_a_task_with_amounts_and_a_photo(phone, tmp_pat
     expect(bars).to_have_count(13)
     coffee = page.locator("#containers li.critical")
     expect(coffee).to_have_count(1)
-    expect(coffee).to_contain_text("Кофе: 100 / 1500")
+    expect(coffee).to_contain_text("Кофе: 100 / 1500 г")  # with the unit
     inputs = page.locator("#amounts input")
     expect(inputs).to_have_count(13)
-    expect(page.get_by_role("textbox", name="Кофе", exact=True)).to_have_value(
+    expect(page.get_by_role("textbox", name="Кофе, г", exact=True)).to_have_value(
         "1500"
     )  # fills the container
-    page.get_by_role("textbox", name="Вода", exact=True).fill("15000")
+    page.get_by_role("textbox", name="Вода, мл", exact=True).fill("15000")
     page.set_input_files("#photo", str(_photo(tmp_path / "machine.jpg")))
     check_phone_screen(page, "task")
 

@@ -4,6 +4,7 @@
 (function () {
   const T = JSON.parse(document.getElementById("texts").textContent);
   const $ = (id) => document.getElementById(id);
+  const UNITS = T.units || {};
   let ownerId = null;
   let tasks = [];
 
@@ -134,7 +135,8 @@
       li.className = ing.critical ? "container critical" : "container";
       const label = document.createElement("span");
       label.className = "container-name";
-      label.textContent = `${ing.name}: ${number(ing.current_stock)} / ${number(ing.max_stock)}`;
+      const unit = UNITS[ing.unit] ? ` ${UNITS[ing.unit]}` : "";
+      label.textContent = `${ing.name}: ${number(ing.current_stock)} / ${number(ing.max_stock)}${unit}`;
       const bar = document.createElement("div");
       bar.className = "bar-track";
       bar.setAttribute("role", "meter");
@@ -154,6 +156,12 @@
       field.className = "field";
       field.htmlFor = id;
       field.textContent = ing.name;
+      if (UNITS[ing.unit]) {
+        const hint = document.createElement("span");
+        hint.className = "unit";
+        hint.textContent = `, ${UNITS[ing.unit]}`;
+        field.append(hint);
+      }
       const input = document.createElement("input");
       input.type = "text";
       input.inputMode = "decimal";
