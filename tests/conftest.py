@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Iterator
 
@@ -27,6 +28,16 @@ def redis_client() -> Iterator[redis.Redis]:
     client.flushdb()
     yield client
     client.close()
+
+
+@pytest.fixture
+def global_presets(db: None) -> None:
+    """The 21 global recipe presets, loaded by the data migration's own function: a transactional
+    test run earlier in this process (any order, under parallel runs) flushes migrated data."""
+    from django.apps import apps
+
+    migration = importlib.import_module("inventory.migrations.0003_global_presets")
+    migration.load_presets(apps, None)
 
 
 @pytest.fixture(scope="module")

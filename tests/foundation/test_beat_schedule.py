@@ -40,8 +40,9 @@ def scheduler_for(celery_app: Celery) -> Iterator[LeaderScheduler]:
 
 
 def _tick_until_idle(scheduler: LeaderScheduler) -> None:
-    # tick() applies at most one due entry per call and answers 0 while more are due.
-    for _ in range(10):
+    # tick() applies at most one due entry per call and answers 0 while more are due (every
+    # minute-entry of config/beat.py is due at once after a clock jump: room for all of them).
+    for _ in range(200):
         if scheduler.tick() != 0:
             return
 

@@ -49,7 +49,7 @@ def test_stock_never_goes_negative(owner: Owner) -> None:
         )
 
 
-def test_the_21_global_presets_are_seeded_with_plural_inventory_names() -> None:
+def test_the_21_global_presets_are_seeded_with_plural_inventory_names(global_presets: None) -> None:
     presets = RecipePreset.objects.filter(owner=None)
     assert presets.count() == 21
     cappuccino = presets.get(name="Капучино (250 мл)")

@@ -136,7 +136,7 @@ def test_deliveries_queued_before_a_redis_flush_are_sent_once(env, workers, redi
 def test_a_report_whose_worker_was_killed_mid_render_is_generated_within_the_lease(
     env, workers, redis_client
 ) -> None:
-    env = {**env, "REPORTS_GENERATION_LEASE_SECONDS": "12"}  # a long render fits in it
+    env = {**env, "REPORTS_GENERATION_LEASE_SECONDS": "30"}  # a long render fits, even under load
     # A long report (hundreds of codes, many pages) so the kill lands while it renders.
     k = make_kiosk()
     session = paid_session(k, "diagnostics", email="long@example.com")

@@ -186,7 +186,7 @@ def test_copying_recipes_replaces_ingredients_by_machine_item(shop):
     }
 
 
-def test_presets_list_global_and_own_and_only_own_can_change(shop):
+def test_presets_list_global_and_own_and_only_own_can_change(shop, global_presets):
     tenant, _data = shop
     other = seed_shop(make_tenant().owner, marker="Чужой")
     response = tenant.client.get("/api/recipe-presets/", {"page_size": 100})

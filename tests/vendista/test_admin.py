@@ -42,7 +42,7 @@ def test_changelist_and_add_pages_render(staff_client: Client, model: str) -> No
     assert staff_client.get(reverse(f"admin:{app}_{name}_changelist")).status_code == 200
 
 
-def test_global_presets_are_seeded(staff_client: Client) -> None:
+def test_global_presets_are_seeded(staff_client: Client, global_presets: None) -> None:
     response = staff_client.get(reverse("admin:inventory_recipepreset_changelist"))
     assert "Капучино (250 мл)" in response.content.decode()
 
