@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib.admin import RelatedOnlyFieldListFilter
 from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
 from django.db import models
 from django.db.models import QuerySet
 from django.forms import Field as FormField
@@ -230,10 +231,17 @@ def related_choices(admin: Any, model: type[models.Model], request: HttpRequest)
     return queryset.none()
 
 
+class CabinetPaginator(Paginator):
+    """The changelist's paginator; its template counts rows with the language's plural forms."""
+
+    template_name = "cabinet/pagination_count.html"
+
+
 class CabinetModelAdmin(ScopeMixin, UnfoldModelAdmin):
     """The base of the product's admins."""
 
     list_per_page = 50
+    paginator = CabinetPaginator
     change_list_template = "cabinet/change_list.html"
 
 

@@ -228,3 +228,10 @@ def test_the_completion_photo_shows_on_the_task_page_for_its_owner_only(settings
     stranger = make_tenant(Role.OWNER)
     assert signed_in(stranger.user).get(photo_url).status_code == 404
     assert Client().get(photo_url).status_code == 302  # to the login
+
+
+def test_list_counts_read_right_in_russian() -> None:
+    tenant = make_tenant(Role.OWNER)
+    seed_shop(tenant.owner, marker="Счёт")
+    page = signed_in(tenant.user).get("/admin/vendista/terminal/").content.decode()
+    assert "2 записи" in page and "2 терминалы" not in page
