@@ -300,8 +300,16 @@ CELERY_WORKER_MAX_MEMORY_PER_CHILD = (
 CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A message not acknowledged within this window is delivered again; keep every countdown,
-# ETA and retry delay well below it (STYLE.md, reliability notes).
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# ETA, retry delay and task run time well below it (STYLE.md, reliability notes). A killed
+# worker's messages come back this late, as no-ops: the sweep has done their work already.
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=30)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    # Workers look for such messages every interval x throttle seconds: about every 100 s with
+    # the default timeout, every 5 s with a short one.
+    "unacked_restore_interval": 5,
+    "unacked_restore_throttle": max(1, min(20, CELERY_VISIBILITY_TIMEOUT // 50)),
+}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = [
     Queue(name, routing_key=name) for name in ("imports", "notifications", "reports", "default")

@@ -12,6 +12,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -190,7 +191,7 @@ class TaskAdmin(CabinetModelAdmin):
             _("The machine after the refill, task #%(id)s") % {"id": task.pk},
         )
 
-    def photo_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+    def photo_view(self, request: HttpRequest, object_id: str) -> HttpResponseBase:
         """The completion photo, to whoever may open the task (files under MEDIA_ROOT are not
         served publicly: the task's owner scope decides)."""
         task = self.get_object(request, object_id)

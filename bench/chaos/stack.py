@@ -164,6 +164,15 @@ class Stack:
             WEB_THREADS="4",
             VENDISTA_API_URL=f"http://127.0.0.1:{self.vendista_port}",
             VENDISTA_LOCK_TTL=str(self.lock_ttl),
+            # The leases and re-queue delays scaled down with the lock TTL (production: 120-180 s),
+            # so that every recovery path is exercised many times within one run.
+            VENDISTA_RUN_STALE_AFTER=str(self.lock_ttl * 3),
+            BEAT_LEADER_TTL="6",
+            TELEGRAM_SENDING_LEASE_SECONDS="20",
+            TELEGRAM_REQUEUE_AFTER_SECONDS="20",
+            REPORTS_GENERATION_LEASE_SECONDS="40",
+            # A killed worker's unacknowledged messages are delivered again within the run.
+            CELERY_VISIBILITY_TIMEOUT="60",
             VENDISTA_PAGE_SIZE="40",
             VENDISTA_TIMEOUT="4",
             VENDISTA_BACKOFF_BASE="1.0",

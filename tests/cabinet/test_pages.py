@@ -223,7 +223,7 @@ def test_the_completion_photo_shows_on_the_task_page_for_its_owner_only(settings
     assert f'src="{photo_url}"' in page
     answer = client.get(photo_url)
     assert answer.status_code == 200 and answer["Content-Type"] == "image/jpeg"
-    assert Image.open(io.BytesIO(b"".join(answer.streaming_content))).size == (32, 24)
+    assert Image.open(io.BytesIO(answer.getvalue())).size == (32, 24)
 
     stranger = make_tenant(Role.OWNER)
     assert signed_in(stranger.user).get(photo_url).status_code == 404
