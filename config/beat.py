@@ -78,7 +78,7 @@ SCHEDULE: dict[str, dict[str, Any]] = {
     "phone-owner-alerts-5min": {
         "task": "phone.tasks.check_alerts",
         "schedule": moscow_crontab(minute="*/5"),
-        "options": {"expires": 240},
+        "options": {"expire_seconds": 240},
     },
     # --- Kiosks, payments and reports ---
     "expire-kiosk-sessions": {

@@ -491,6 +491,9 @@ PAYMENTS_DEV_AUTO_CONFIRM_DELAY_MS = env_int("PAYMENTS_DEV_AUTO_CONFIRM_DELAY_MS
 PAYMENTS_DEV_MANUAL_MODE = env_bool("PAYMENTS_DEV_MANUAL_MODE", False)
 # Pending intents older than this are re-read at the PSP by the poller (webhook fallback).
 PAYMENTS_POLL_AFTER_S = env_int("PAYMENTS_POLL_AFTER_S", 60, minimum=0)
+# A notification stored but not processed this long after it arrived (its queue message was lost,
+# its worker died) is queued again by the minute sweep.
+PAYMENTS_WEBHOOK_REQUEUE_AFTER_S = env_int("PAYMENTS_WEBHOOK_REQUEUE_AFTER_S", 120, minimum=1)
 # How long after our cancel/expiry the poller still watches for a late success to refund.
 PAYMENTS_LATE_SUCCESS_WINDOW_S = env_int("PAYMENTS_LATE_SUCCESS_WINDOW_S", 3 * 3600, minimum=60)
 # A paid service must be delivered (its report generated) within this time of the payment;
@@ -523,6 +526,8 @@ if IS_PROD and PAYMENTS_PROVIDER == "yookassa":
 # Reports: signed download links expire; thickness verdicts by thresholds in micrometres.
 REPORTS_LINK_TTL_S = env_int("REPORTS_LINK_TTL_S", 7 * 24 * 3600, minimum=60)
 REPORTS_MAX_DELIVERY_ATTEMPTS = env_int("REPORTS_MAX_DELIVERY_ATTEMPTS", 5, minimum=1)
+# Renderings per report (the first and three retries, 10 s, 20 s, 40 s apart) before it fails.
+REPORTS_MAX_GENERATION_ATTEMPTS = env_int("REPORTS_MAX_GENERATION_ATTEMPTS", 4, minimum=1)
 # First retry delay of a transient delivery failure, seconds (doubles per attempt, at most 600).
 REPORTS_RETRY_BASE_SECONDS = env_float("REPORTS_RETRY_BASE_SECONDS", 15.0, minimum=0.1)
 # A worker renders one PDF under this lease (its hard time limit is below it): a killed worker's

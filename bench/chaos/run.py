@@ -56,7 +56,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--span", type=float, default=240.0, help="seconds the workload is spread over"
     )
     parser.add_argument(
-        "--control-scale", type=float, default=0.25, help="the fault-free run's time scale"
+        "--control-scale", type=float, default=0.15, help="the fault-free run's time scale"
     )
     parser.add_argument(
         "--settle", type=float, default=5.0, help="seconds of no pending work = quiescent"
