@@ -300,8 +300,16 @@ CELERY_WORKER_MAX_MEMORY_PER_CHILD = (
 CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A message not acknowledged within this window is delivered again; keep every countdown,
-# ETA and retry delay well below it (STYLE.md, reliability notes).
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# ETA, retry delay and task run time well below it (STYLE.md, reliability notes). A killed
+# worker's messages come back this late, as no-ops: the sweep has done their work already.
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=30)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    # Workers look for such messages every interval x throttle seconds: about every 100 s with
+    # the default timeout, every 5 s with a short one.
+    "unacked_restore_interval": 5,
+    "unacked_restore_throttle": max(1, min(20, CELERY_VISIBILITY_TIMEOUT // 50)),
+}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = [
     Queue(name, routing_key=name) for name in ("imports", "notifications", "reports", "default")
@@ -483,6 +491,9 @@ PAYMENTS_DEV_AUTO_CONFIRM_DELAY_MS = env_int("PAYMENTS_DEV_AUTO_CONFIRM_DELAY_MS
 PAYMENTS_DEV_MANUAL_MODE = env_bool("PAYMENTS_DEV_MANUAL_MODE", False)
 # Pending intents older than this are re-read at the PSP by the poller (webhook fallback).
 PAYMENTS_POLL_AFTER_S = env_int("PAYMENTS_POLL_AFTER_S", 60, minimum=0)
+# A notification stored but not processed this long after it arrived (its queue message was lost,
+# its worker died) is queued again by the minute sweep.
+PAYMENTS_WEBHOOK_REQUEUE_AFTER_S = env_int("PAYMENTS_WEBHOOK_REQUEUE_AFTER_S", 120, minimum=1)
 # How long after our cancel/expiry the poller still watches for a late success to refund.
 PAYMENTS_LATE_SUCCESS_WINDOW_S = env_int("PAYMENTS_LATE_SUCCESS_WINDOW_S", 3 * 3600, minimum=60)
 # A paid service must be delivered (its report generated) within this time of the payment;
@@ -515,6 +526,8 @@ if IS_PROD and PAYMENTS_PROVIDER == "yookassa":
 # Reports: signed download links expire; thickness verdicts by thresholds in micrometres.
 REPORTS_LINK_TTL_S = env_int("REPORTS_LINK_TTL_S", 7 * 24 * 3600, minimum=60)
 REPORTS_MAX_DELIVERY_ATTEMPTS = env_int("REPORTS_MAX_DELIVERY_ATTEMPTS", 5, minimum=1)
+# Renderings per report (the first and three retries, 10 s, 20 s, 40 s apart) before it fails.
+REPORTS_MAX_GENERATION_ATTEMPTS = env_int("REPORTS_MAX_GENERATION_ATTEMPTS", 4, minimum=1)
 # First retry delay of a transient delivery failure, seconds (doubles per attempt, at most 600).
 REPORTS_RETRY_BASE_SECONDS = env_float("REPORTS_RETRY_BASE_SECONDS", 15.0, minimum=0.1)
 # A worker renders one PDF under this lease (its hard time limit is below it): a killed worker's

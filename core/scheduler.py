@@ -17,14 +17,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
 from typing import Any
 
 import redis
 from django.conf import settings
+from django.db import DatabaseError, connection
 from django_celery_beat.models import PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler, ModelEntry
 
@@ -41,6 +44,8 @@ _EXTEND = (
 _RELEASE = (
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 )
+# Seconds between attempts to reach PostgreSQL while it is down.
+DATABASE_RETRY_S = 2.0
 # The fields of a stored entry the code keeps owning; the rest (timing, enabled, expiry) are
 # written once, when the entry is created.
 CODE_OWNED_FIELDS = ("task", "args", "kwargs", "queue", "exchange", "routing_key", "priority")
@@ -113,10 +118,32 @@ class LeaderScheduler(DatabaseScheduler):
         self.is_leader = False
         self._dirty.clear()
 
+    def setup_schedule(self) -> None:
+        # Started while PostgreSQL is down or still recovering: wait for it instead of exiting.
+        while True:
+            try:
+                connection.ensure_connection()
+                super().setup_schedule()
+                return
+            except DatabaseError as exc:
+                logger.warning("beat: database unavailable at start, retrying: %s", exc)
+                self._initial_read = True  # the failed attempt's read counts for nothing
+                _drop_connection()
+                time.sleep(DATABASE_RETRY_S)
+
     def tick(self, *args: Any, **kwargs: Any) -> float:
         if not self.hold_leadership():
             return self.leader_ttl / 3
-        return float(min(super().tick(*args, **kwargs), self.leader_ttl / 3))
+        try:
+            return float(min(super().tick(*args, **kwargs), self.leader_ttl / 3))
+        except DatabaseError as exc:
+            # PostgreSQL went away while the schedule was read: read it again on a later tick
+            # (nothing was sent from the unread schedule) instead of exiting.
+            logger.warning("beat: database unavailable, schedule read again shortly: %s", exc)
+            self._initial_read = True
+            self._heap = None
+            _drop_connection()
+            return min(DATABASE_RETRY_S, self.leader_ttl / 3)
 
     def apply_entry(self, entry: Any, producer: Any = None) -> None:
         # The fence: a send happens only right after our lock was proven ours.
@@ -139,3 +166,9 @@ class LeaderScheduler(DatabaseScheduler):
             except redis.RedisError:
                 logger.info("beat: leader lock left to expire")
             self.is_leader = False
+
+
+def _drop_connection() -> None:
+    """Close the broken connection so the next query opens a new one."""
+    with contextlib.suppress(DatabaseError):
+        connection.close()

@@ -10,7 +10,10 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         # A session that expires takes its unpaid intents with it.
+        from core import sweeps
         from kiosk.services import on_session_expired
-        from payments.services import cancel_session_intents
+        from payments.services import cancel_session_intents, webhooks
 
         on_session_expired(cancel_session_intents)
+        # Notifications whose processing was lost are processed again (core.sweeps).
+        sweeps.register("payments.webhooks", webhooks.sweep_unprocessed)

@@ -43,8 +43,6 @@ log = logging.getLogger(__name__)
 
 GENERATE_TASK = "reports.tasks.generate_report"
 DELIVERY_SOURCE = "report"
-# Renderings per report (the first and three retries, 10 s, 20 s, 40 s apart) before it fails.
-MAX_GENERATION_ATTEMPTS = 4
 
 STATIC_DIR = Path(__file__).resolve().parent / "static" / "reports"
 LINK_SALT = "reports.download"
@@ -264,7 +262,7 @@ def _claim_generation(report_id: Any) -> bool:
     due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     return bool(
         Report.objects.filter(lease_free(now=now), due, pk=report_id, status=ReportStatus.PENDING)
-        .exclude(file="", generation_attempts__gte=MAX_GENERATION_ATTEMPTS)
+        .exclude(file="", generation_attempts__gte=settings.REPORTS_MAX_GENERATION_ATTEMPTS)
         .update(
             lease_until=lease_until(settings.REPORTS_GENERATION_LEASE_SECONDS, now),
             generation_attempts=F("generation_attempts") + 1,
@@ -337,7 +335,7 @@ def generate(report_id: Any) -> Generation:
 
 def _generation_failed(report: Report, error: str) -> Generation:
     """Release the claim: a retry later, or the report failed after its last attempt."""
-    if report.generation_attempts >= MAX_GENERATION_ATTEMPTS:
+    if report.generation_attempts >= settings.REPORTS_MAX_GENERATION_ATTEMPTS:
         fail_generation(report.pk, error)
         return Generation("failed")
     delay = 10.0 * 2 ** (report.generation_attempts - 1)
@@ -390,7 +388,7 @@ def sweep_reports(limit: int = 500) -> int:
         Report.objects.filter(lease_free(now=now), status=ReportStatus.PENDING)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=lost) | Q(next_attempt_at__lte=now))
-        .exclude(file="", generation_attempts__gte=MAX_GENERATION_ATTEMPTS)
+        .exclude(file="", generation_attempts__gte=settings.REPORTS_MAX_GENERATION_ATTEMPTS)
         .order_by("created_at")
         .values_list("pk", flat=True)[:limit]
     )
@@ -403,7 +401,7 @@ def sweep_reports(limit: int = 500) -> int:
         lease_free(now=now),
         status=ReportStatus.PENDING,
         file="",
-        generation_attempts__gte=MAX_GENERATION_ATTEMPTS,
+        generation_attempts__gte=settings.REPORTS_MAX_GENERATION_ATTEMPTS,
     ).values_list("pk", flat=True)[:limit]
     for report_id in list(exhausted):
         fail_generation(report_id, "the worker rendering it was lost on every attempt")

@@ -7,6 +7,7 @@ from typing import Any
 
 from celery import shared_task
 from django.conf import settings
+from django.db import connections
 
 from vendista.client import VendistaUnavailable
 from vendista.models import ImportRun, RunKind
@@ -39,6 +40,11 @@ def execute_run(self: Any, *, run_id: int) -> dict[str, Any]:
             runs.fail_run(run_id, f"owner stayed busy: {exc}")
             return {"run_id": run_id, "status": "failed"}
         recovery.touch_queued(run_id)
+        raise self.retry(countdown=settings.VENDISTA_BUSY_RETRY_SECONDS, exc=exc) from exc
+    except runs.DATABASE_GONE as exc:
+        # PostgreSQL is down or restarting: the run stays as it was (resumable); try again soon.
+        logger.warning("run %s interrupted by the database: %s", run_id, exc)
+        connections.close_all()
         raise self.retry(countdown=settings.VENDISTA_BUSY_RETRY_SECONDS, exc=exc) from exc
     except VendistaUnavailable as exc:
         # Each start of the run counts an attempt; busy waits do not.

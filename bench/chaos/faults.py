@@ -1,9 +1,10 @@
 """The seeded fault schedule of a chaos run and the code that applies each fault.
 
-Four lanes run side by side, each one fault at a time in a seeded order, each fault held for a
-seeded time and followed by a seeded pause: the services lane kills Redis and PostgreSQL, the
-worker lane a pool child or the whole worker, the beat lane beat, and the Vendista lane freezes
-the sandbox (SIGSTOP) for longer than the owner lock's lifetime, then thaws it (SIGCONT). A
+Six lanes run side by side, one per kind, each one fault at a time, each fault held for a seeded
+time and followed by a seeded pause: Redis, PostgreSQL, a worker pool child, the whole worker,
+beat, and the Vendista lane, which freezes the sandbox (SIGSTOP) for longer than the owner lock's
+lifetime, then thaws it (SIGCONT). Faults of different kinds overlap (Redis and PostgreSQL may be
+down together, a pool child dies while beat restarts), as they may in production. A
 fault's recovery time is measured from its end (the process restarted) until `/healthz` answers
 200 again; a freeze's, until the thawed sandbox answers again.
 """
@@ -22,8 +23,8 @@ from typing import Any
 from bench.chaos.stack import Stack
 
 # Lanes run side by side; inside a lane one fault at a time.
-LANE_NAMES = ("services", "worker", "beat", "vendista")
-LANE_KINDS = (("redis", "postgres"), ("worker_child", "worker"), ("beat",))
+LANE_NAMES = ("redis", "postgres", "worker_child", "worker", "beat", "vendista")
+LANE_KINDS = (("redis",), ("postgres",), ("worker_child",), ("worker",), ("beat",))
 MAIN_KINDS = tuple(kind for kinds in LANE_KINDS for kind in kinds)
 KINDS = (*MAIN_KINDS, "vendista_freeze")
 
@@ -53,8 +54,8 @@ def schedule(seed: int, per_kind: int, lock_ttl: int) -> Lanes:
             [
                 Fault(
                     kind,
-                    round(rng.uniform(0.2, 1.5), 2),
-                    round(rng.uniform(0.2, 1.2), 2),
+                    round(rng.uniform(0.1, 0.8), 2),
+                    round(rng.uniform(0.2, 0.8), 2),
                     rng.randrange(8),
                 )
                 for kind in kinds
@@ -63,8 +64,8 @@ def schedule(seed: int, per_kind: int, lock_ttl: int) -> Lanes:
     freezes = [
         Fault(
             "vendista_freeze",
-            round(rng.uniform(0.5, 3.0), 2),
-            round(lock_ttl + rng.uniform(1.0, 3.0), 2),
+            round(rng.uniform(0.2, 1.0), 2),
+            round(lock_ttl + rng.uniform(0.5, 1.5), 2),
             0,
         )
         for _ in range(per_kind)
@@ -141,9 +142,15 @@ class Injector:
         proc = stack.procs[name]
         with proc.lock:
             if fault.kind == "worker_child":
-                children = stack.children("worker")
-                if not children:
-                    return "(no pool child alive)"
+                # The whole worker may be restarting (another lane): wait until it runs (its
+                # consumer answers the ping). A child killed while the pool is still starting
+                # makes Celery give up ("Could not start worker processes"), which is the
+                # supervisor's case, not this fault's.
+                deadline = time.monotonic() + 60
+                while not ((children := stack.children("worker")) and stack.healthy()):
+                    if time.monotonic() > deadline:
+                        return "(no pool child alive)"
+                    time.sleep(0.2)
                 victim = children[fault.pick % len(children)]
                 try:
                     os.kill(victim, signal.SIGKILL)

@@ -56,10 +56,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--span", type=float, default=240.0, help="seconds the workload is spread over"
     )
     parser.add_argument(
-        "--control-scale", type=float, default=0.25, help="the fault-free run's time scale"
+        "--control-scale", type=float, default=0.15, help="the fault-free run's time scale"
     )
     parser.add_argument(
-        "--settle", type=float, default=10.0, help="seconds of no pending work = quiescent"
+        "--settle", type=float, default=5.0, help="seconds of no pending work = quiescent"
     )
     parser.add_argument("--quiesce-timeout", type=float, default=240.0)
     parser.add_argument("--max-recovery", type=float, default=DEFAULT_MAX_RECOVERY_S)
@@ -163,6 +163,7 @@ def one_run(
     settled_at: float | None = None
     quiet_since: float | None = None
     last: dict[str, int] = {}
+    said_at = 0.0
     while time.monotonic() - faults_end < options.quiesce_timeout:
         drive(units, ctx, errors)
         try:
@@ -178,12 +179,16 @@ def one_run(
                 break
         else:
             quiet_since = None
-        time.sleep(1.0)
+            if time.monotonic() - said_at >= 15:
+                said_at = time.monotonic()
+                waited = time.monotonic() - faults_end
+                say(f"{label}: {waited:.0f}s: waiting for pending={last} unfinished={unfinished}")
+        time.sleep(0.5)
     unfinished = [u.name for u in units if not u.done]
     settle_s = (settled_at - faults_end) if settled_at is not None else options.quiesce_timeout
     if settled_at is None:
-        waited = f"{options.quiesce_timeout:.0f}s"
-        say(f"{label}: NOT quiescent after {waited}: pending={last} unfinished={unfinished}")
+        limit = f"{options.quiesce_timeout:.0f}s"
+        say(f"{label}: NOT quiescent after {limit}: pending={last} unfinished={unfinished}")
     else:
         say(f"{label}: quiescent {settle_s:.1f}s after the last fault/workload step")
     for note in ctx.notes:

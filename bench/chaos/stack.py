@@ -164,8 +164,24 @@ class Stack:
             WEB_THREADS="4",
             VENDISTA_API_URL=f"http://127.0.0.1:{self.vendista_port}",
             VENDISTA_LOCK_TTL=str(self.lock_ttl),
+            # The leases and re-queue delays scaled down with the lock TTL (production: 120-180 s),
+            # so that every recovery path is exercised many times within one run.
+            VENDISTA_RUN_STALE_AFTER=str(self.lock_ttl * 3),
+            BEAT_LEADER_TTL="6",
+            TELEGRAM_SENDING_LEASE_SECONDS="20",
+            TELEGRAM_REQUEUE_AFTER_SECONDS="20",
+            REPORTS_GENERATION_LEASE_SECONDS="40",
+            PAYMENTS_WEBHOOK_REQUEUE_AFTER_S="20",
+            # Interruptions before a run or a report is given up (production: 8 and 4): here a
+            # fault lands every few seconds, not once in a long while.
+            VENDISTA_RUN_MAX_ATTEMPTS="30",
+            REPORTS_MAX_GENERATION_ATTEMPTS="20",
+            # A killed worker's unacknowledged messages are delivered again within the run.
+            CELERY_VISIBILITY_TIMEOUT="60",
             VENDISTA_PAGE_SIZE="40",
-            VENDISTA_TIMEOUT="4",
+            # Longer than a freeze: a call caught by one waits it out (the lease's heartbeat keeps
+            # the lock meanwhile) instead of failing the run.
+            VENDISTA_TIMEOUT=str(self.lock_ttl + 4),
             VENDISTA_BACKOFF_BASE="1.0",
             VENDISTA_BUSY_RETRY_SECONDS="3",
             VENDISTA_RATE_PER_TOKEN="20",

@@ -4,6 +4,7 @@ re-reads the payment from the API. The same (event, object, status) is applied a
 from __future__ import annotations
 
 import ipaddress
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -12,7 +13,7 @@ from django.utils import timezone
 
 from audit.models import ActorKind
 from audit.services import record
-from core.jobs import enqueue_on_commit
+from core.jobs import enqueue, enqueue_on_commit
 from payments.models import PaymentIntent, WebhookEvent
 from payments.providers import get_provider
 from payments.services.intents import _owner_id, apply_provider_payment
@@ -105,6 +106,29 @@ def process_webhook_event(event_id: int) -> str:
                             outcome = "duplicate"
     WebhookEvent.objects.filter(pk=event.pk).update(processed_at=timezone.now(), outcome=outcome)
     return outcome
+
+
+# YooKassa itself repeats an unanswered notification for a day; older ones are not swept.
+SWEEP_WINDOW = timedelta(days=1)
+
+
+def sweep_unprocessed(limit: int = 500) -> int:
+    """Queue again every stored notification not processed `PAYMENTS_WEBHOOK_REQUEUE_AFTER_S`
+    after it arrived (its queue message was lost, its worker died, its task failed while the
+    database was down). Returns how many were queued. Safe to re-run: an event is applied at
+    most once."""
+    now = timezone.now()
+    before = now - timedelta(seconds=settings.PAYMENTS_WEBHOOK_REQUEUE_AFTER_S)
+    ids = list(
+        WebhookEvent.objects.filter(
+            processed_at__isnull=True, received_at__lt=before, received_at__gte=now - SWEEP_WINDOW
+        )
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for event_id in ids:
+        enqueue("payments.tasks.process_webhook_event", event_id=event_id)
+    return len(ids)
 
 
 def _claimed_status(event: str) -> str | None:

@@ -1,5 +1,5 @@
 """The chaos harness (bench/chaos): its seeded schedule, its comparison, and a short seeded run of
-the whole stack under faults (`chaos` marker: see conftest.py)."""
+the whole stack under faults (`chaos` marker)."""
 
 from __future__ import annotations
 
@@ -97,9 +97,9 @@ def _short_run(per_kind: int) -> tuple[subprocess.CompletedProcess[str], list[st
     """The short seeded run: a small workload, `per_kind` faults of every kind."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     command = [sys.executable, "-m", "bench.chaos", "--seed", "7", "--per-kind", str(per_kind)]
-    command += ["--owners", "2", "--days", "2", "--sessions", "5", "--span", "40"]
-    command += ["--quiesce-timeout", "200"]
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=880)
+    command += ["--owners", "2", "--days", "2", "--sessions", "5", "--span", "30"]
+    command += ["--quiesce-timeout", "150"]
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=400)
     lines = result.stdout.strip().splitlines()
     found = SUMMARY.match(lines[-1]) if lines else None
     assert found, result.stdout[-3000:] + result.stderr[-3000:]
@@ -107,21 +107,16 @@ def _short_run(per_kind: int) -> tuple[subprocess.CompletedProcess[str], list[st
 
 
 @pytest.mark.chaos
-@pytest.mark.timeout(900)
-def test_without_faults_the_two_runs_compare_equal() -> None:
-    """The harness's own check: the same seed at another pace gives the same final state, so a
-    difference under faults is the faults' doing, not timing."""
-    result, lines, found = _short_run(0)
-    assert found.group(1, 2, 3) == ("0", "0", "0"), "\n".join(lines[-60:])
-    assert result.returncode == 0, "\n".join(lines[-60:])
-
-
-@pytest.mark.chaos
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(420)
 def test_short_chaos_run_loses_and_duplicates_nothing() -> None:
-    """Two faults of every kind on a small workload; the same check as `make chaos`."""
+    """Two faults of every kind on a small workload, compared with the fault-free run of the same
+    seed at another pace — the same check as `make chaos`. The fault-free run must itself be a
+    valid reference (settled, every kind of work produced), so a timing-dependent harness fails
+    here too."""
     result, lines, found = _short_run(2)
     faults, lost, duplicated, _recovery = found.groups()
-    assert int(faults) == 2 * len(KINDS)
-    assert (int(lost), int(duplicated)) == (0, 0), "\n".join(lines[-60:])
-    assert result.returncode == 0, "\n".join(lines[-60:])
+    output = "\n".join(lines[-60:])
+    assert int(faults) == 2 * len(KINDS), output
+    assert (int(lost), int(duplicated)) == (0, 0), output
+    assert not any("not a valid reference" in line for line in lines), output
+    assert result.returncode == 0, output

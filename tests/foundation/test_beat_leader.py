@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connections
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from celery_app import app
 from config.beat import SCHEDULE
-from core.scheduler import LEADER_KEY, LeaderScheduler
+from core.scheduler import DATABASE_RETRY_S, LEADER_KEY, LeaderScheduler
 from tests.helpers.worker import ROOT, worker_environment
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -120,6 +123,55 @@ def test_a_second_scheduler_stands_by_and_takes_over(redis_client, settings) -> 
         tick_all(first)  # the old leader finds the lock gone to another: it sends nothing
         assert not first.is_leader
         assert len(sent(redis_client)) == after_takeover, "the old leader sent"
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def database_down() -> Iterator[Any]:
+    """PostgreSQL unreachable for this thread's connection (nothing listens on its port) until
+    the yielded `up()` is called or the block ends."""
+    conn = connections["default"]  # this thread's connection (`up` may run in another)
+    original = conn.settings_dict
+    conn.close()
+    conn.settings_dict = {**original, "PORT": str(_closed_port())}
+
+    def up() -> None:
+        conn.settings_dict.update(PORT=original["PORT"])
+
+    try:
+        yield up
+    finally:
+        conn.close()
+        conn.settings_dict = original
+
+
+def test_beat_started_while_the_database_is_down_waits_for_it(redis_client) -> None:
+    started = time.monotonic()
+    with database_down() as up:
+        threading.Timer(3 * DATABASE_RETRY_S, up).start()
+        beat = LeaderScheduler(app=app)  # used to exit: "beat raised exception OperationalError"
+    try:
+        assert time.monotonic() - started >= 3 * DATABASE_RETRY_S
+        assert PeriodicTask.objects.filter(name="sweep-due-work").exists()
+    finally:
+        beat._finalize()
+        beat.close()
+
+
+def test_beat_that_loses_the_database_mid_tick_reads_the_schedule_again(redis_client) -> None:
+    probe_entry()
+    with scheduler() as beat:
+        with database_down():
+            # A new leader reads the schedule first: the database is gone meanwhile.
+            assert beat.tick() <= DATABASE_RETRY_S
+            assert beat.is_leader and not sent(redis_client)
+        tick_all(beat)
+        assert sent(redis_client), "the probe was not sent once the database was back"
 
 
 def _beat(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

@@ -3,16 +3,21 @@ Celery worker processing the webhooks."""
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.test import Client
 from django.utils import timezone
 
 from audit.models import AuditEntry
+from core import sweeps
 from payments.models import PaymentIntent, WebhookEvent
 from payments.services import expire_intents, poll_intents
+from payments.tasks import process_webhook_event
 from sandboxes.yookassa import YooKassaSandbox, notification
 from tests.helpers.kiosk import make_kiosk, metric_value, wait_for
 
@@ -222,3 +227,41 @@ def test_confirm_endpoint_is_404_outside_dev(sandbox, redis_client) -> None:
     k = make_kiosk()
     intent = _intent(k)
     assert k.client.post(f"/api/payments/confirm/{intent['id']}").status_code == 404
+
+
+def _queued_webhook_events(redis_client) -> list[int]:
+    messages = [json.loads(raw) for raw in redis_client.lrange("default", 0, -1)]
+    return [
+        json.loads(base64.b64decode(m["body"]))[1]["event_id"]
+        for m in messages
+        if m["headers"]["task"] == "payments.tasks.process_webhook_event"
+    ]
+
+
+def test_notification_whose_message_was_lost_is_processed_by_the_sweep(
+    sandbox, redis_client, settings
+) -> None:
+    k = make_kiosk()
+    intent = _intent(k)
+    payment_id = intent["provider_payment_id"]
+    sandbox.set_status(payment_id, "succeeded")  # the client paid: the money is held
+    received = timezone.now()
+    overdue = received + timedelta(seconds=settings.PAYMENTS_WEBHOOK_REQUEUE_AFTER_S + 1)
+    with time_machine.travel(received, tick=False):
+        notice = notification("payment.waiting_for_capture", sandbox.public(payment_id))
+        assert _webhook(Client(), notice).status_code == 200
+        event = WebhookEvent.objects.get()
+        assert _queued_webhook_events(redis_client) == [event.pk]
+        redis_client.flushdb()  # Redis restarted without the message
+        assert sweeps.run_all()["payments.webhooks"] == 0  # not overdue yet
+    with time_machine.travel(overdue, tick=False):
+        assert sweeps.run_all()["payments.webhooks"] == 1
+        assert _queued_webhook_events(redis_client) == [event.pk]
+
+        assert process_webhook_event.apply(kwargs={"event_id": event.pk}).get() == "confirmed"
+        event.refresh_from_db()
+        assert event.processed_at is not None and event.applied
+        assert PaymentIntent.objects.get(pk=intent["id"]).status == "succeeded"
+        redis_client.flushdb()
+        assert sweeps.run_all()["payments.webhooks"] == 0  # processed: never queued again
+        assert _queued_webhook_events(redis_client) == []

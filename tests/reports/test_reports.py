@@ -134,14 +134,16 @@ def test_resend_leaves_a_delivery_being_sent_now_alone(redis_client) -> None:
     assert delivery.status == "sending"
 
 
-def test_a_report_whose_worker_died_on_every_attempt_is_failed_by_the_sweep(redis_client) -> None:
+def test_a_report_whose_worker_died_on_every_attempt_is_failed_by_the_sweep(
+    redis_client, settings
+) -> None:
     k = make_kiosk()
     lapsed = timezone.now() - timedelta(minutes=10)
     dying = Report.objects.create(
         session=paid_session(k),
         kind="thickness",
         data=THICKNESS,
-        generation_attempts=services.MAX_GENERATION_ATTEMPTS,
+        generation_attempts=settings.REPORTS_MAX_GENERATION_ATTEMPTS,
         lease_until=lapsed,
         enqueued_at=lapsed,
     )

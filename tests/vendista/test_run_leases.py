@@ -5,9 +5,11 @@ cancelled, and a run that keeps being interrupted raises an admin alert."""
 from __future__ import annotations
 
 import json
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection, connections
 from django.utils import timezone
 
 from notifications.models import AdminAlert
@@ -109,6 +111,47 @@ def test_an_interrupted_run_never_blocks_its_owner_and_is_never_abandoned(
     # An operator asking for a window it does not cover is not refused.
     wider = window(FIRST_DAY - timedelta(days=3), LAST_DAY)
     assert runs.run_now(owner.pk, window=wider, trigger="command").status == RunStatus.SUCCEEDED
+
+
+def crash_database_after_page(pages: int):
+    """PostgreSQL drops the run's connection after `pages` pages (what a crash and restart
+    does to it): the next page's statement fails, the server is back at once."""
+
+    def progress(run: ImportRun) -> None:
+        if run.pages_done == pages:
+            backend = connection.connection.info.backend_pid
+
+            def terminate() -> None:
+                with connections["default"].cursor() as cursor:
+                    cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
+                connections.close_all()
+
+            killer = threading.Thread(target=terminate)
+            killer.start()
+            killer.join()
+
+    return progress
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_crash_mid_import_leaves_the_run_resumable_not_failed(
+    sandbox, shop, owner, redis_client
+):
+    with pytest.raises(runs.DATABASE_GONE):
+        runs.run_now(
+            owner.pk,
+            window=window(FIRST_DAY, LAST_DAY),
+            trigger="command",
+            progress=crash_database_after_page(1),
+        )
+    run = ImportRun.objects.get(owner=owner, kind="import")
+    # It used to be failed here ("OperationalError: ...") and its window never imported.
+    assert (run.status, run.error, run.pages_done, run.next_page) == (RunStatus.RUNNING, "", 1, 2)
+
+    age(run.pk, runs.stale_after().total_seconds() + 1)
+    assert recovery.resume_stalled_runs() == {"resumed": 1, "failed": 0}
+    assert runs.execute_run(run.pk).status == RunStatus.SUCCEEDED
+    assert Transaction.objects.filter(owner=owner).count() == len(shop.transactions)
 
 
 def test_a_failed_operator_import_leaves_no_blocking_run(sandbox, shop, owner):

@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from core.clock import MOSCOW, moscow_midnight
@@ -42,6 +42,9 @@ from vendista.models import (
 from vendista.pipeline import ImportContext, PageResult, process_page
 from vendista.services import accounts, lease, sync
 from vendista.services.lock import LeaseLost, OwnerBusy, owner_lock
+
+# PostgreSQL went away under a statement (crash, restart), through Django or psycopg directly.
+DATABASE_GONE = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
 
 
 class RunNotRunnable(Exception):
@@ -282,6 +285,11 @@ def _execute_claimed(
         ImportRun.objects.filter(pk=run.pk, lease_token=token, status=RunStatus.RUNNING).update(
             status=RunStatus.QUEUED, error=f"transient: {exc}"[:2000], heartbeat_at=timezone.now()
         )
+        raise
+    except DATABASE_GONE:
+        # PostgreSQL went away (a crash, a restart): the page in flight was rolled back and the
+        # run stays resumable after its last committed page — never failed for it. The task
+        # tries again shortly; if it cannot, the stopped heartbeat brings the sweep.
         raise
     except Exception as exc:
         with transaction.atomic():
