@@ -18,13 +18,21 @@ mypy .
 echo "== migrations"
 python manage.py makemigrations --check --dry-run
 echo "== pytest"
-# Parallel processes (pytest-xdist), one test file per process at a time; VK_TEST_WORKERS=0 runs
-# everything in this process.
+# Parallel processes (pytest-xdist), one test file per process at a time, then the short chaos run
+# (tests/chaos) alone, so its timings are not shared with the rest; VK_TEST_WORKERS=0 runs
+# everything in this one process. With ARGS, one run with those arguments.
 workers=${VK_TEST_WORKERS:-3}
+# tests.helpers.parallel gives each process its own Redis database before Django starts.
+parallel=(-p tests.helpers.parallel -n "$workers" --dist loadfile)
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 if [ "$workers" = "0" ]; then
   pytest "$@"
+elif [ "$#" -gt 0 ]; then
+  pytest "${parallel[@]}" "$@"
 else
-  # tests.helpers.parallel gives each process its own Redis database before Django starts.
-  PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" pytest -p tests.helpers.parallel \
-    -n "$workers" --dist loadfile "$@"
+  status=0
+  pytest "${parallel[@]}" -m "not chaos" || status=$?
+  echo "== pytest: the short chaos run"
+  pytest -m chaos tests/chaos || status=$?
+  exit "$status"
 fi
