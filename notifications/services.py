@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import logging
 import random
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -395,8 +396,24 @@ def deliver(delivery_id: int, *, max_wait: float | None = None) -> Outcome:
     except Exception as exc:  # an unexpected bug must not lose the message: retry it
         logger.exception("delivery %s: unexpected error", delivery.pk)
         return _failed(delivery, DeliveryError(f"{type(exc).__name__}: {exc}", permanent=False))
-    _finish(delivery, DeliveryStatus.SENT, provider_id=result.provider_id)
+    _record_sent(delivery, result.provider_id)
     return Outcome("sent")
+
+
+def _record_sent(delivery: Delivery, provider_id: str) -> None:
+    """Record a message the provider took. PostgreSQL may be restarting just then: keep trying
+    while the claim lasts, since a claim that lapses unrecorded sends the message again."""
+    deadline = time.monotonic() + settings.TELEGRAM_SENDING_LEASE_SECONDS * 0.8
+    while True:
+        try:
+            _finish(delivery, DeliveryStatus.SENT, provider_id=provider_id)
+            return
+        except (OperationalError, InterfaceError) as exc:
+            if time.monotonic() >= deadline:
+                raise
+            logger.warning("delivery %s sent, not yet recorded (%s); retrying", delivery.pk, exc)
+            connection.close()
+            time.sleep(1.0)
 
 
 def _outgoing(delivery: Delivery) -> OutgoingMessage:

@@ -276,6 +276,12 @@ def report(options: argparse.Namespace, control: dict[str, Any], chaos: dict[str
             say(f"  {text}")
         if len(shown) > EXAMPLES:
             say(f"  ... and {len(shown) - EXAMPLES} more")
+    for category in ("payments", "reports"):
+        for key, text in verdict.lines:
+            if key.startswith(category):
+                session = text.split(": ", 1)[1].split(" ", 1)[0]
+                for side, state in (("control", control), ("chaos", chaos)):
+                    say(f"  {session} {side}: {state['_payment_trail'].get(session, [])}")
     if not chaos["_settled"]:
         ok = False
         say(

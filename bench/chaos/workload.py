@@ -107,6 +107,8 @@ def seed_sandbox(plan: Plan, vendista_url: str) -> None:
             "machine_items": 8,
             "start": plan.first_day.isoformat(),
             "end": last.isoformat(),
+            # Vendista's ids are global: each account its own range, so no sale is two owners'.
+            "first_id": 2_175_700_000 + n * 1_000_000,
         }
         response = requests.post(f"{vendista_url}/_sandbox/accounts", json=body, timeout=10)
         response.raise_for_status()
@@ -477,6 +479,16 @@ def snapshot(control_url: str) -> dict[str, Any]:
         if m["text"].startswith(DIGEST_HEADER)
     )
     state["digest_coverage"] = digest_coverage()
+    from payments.models import WebhookEvent
+
+    # What happened to each session's payment, to explain a difference (not compared).
+    trail: dict[str, list[str]] = {}
+    for event in WebhookEvent.objects.order_by("received_at"):
+        key = payment_keys.get(event.object_id, "?")
+        trail.setdefault(key, []).append(
+            f"webhook {event.event}/{event.object_status} -> {event.outcome or 'unprocessed'}"
+        )
+    state["_payment_trail"] = trail
     from vendista.models import ImportRun
 
     state["_runs"] = [

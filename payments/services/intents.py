@@ -299,6 +299,16 @@ def apply_provider_payment(intent: PaymentIntent, payment: ProviderPayment, *, s
         ):
             return release_at_provider(intent)  # our earlier cancel or refund did not land
         return "unchanged"
+    if (
+        payment.status == "canceled"
+        and payment.cancellation_reason == "canceled_by_merchant"
+        and intent.status in (PaymentStatus.CANCELED, PaymentStatus.EXPIRED)
+        and intent.refund_status not in (RefundStatus.PENDING, RefundStatus.SUCCEEDED)
+    ):
+        # Only a hold can be cancelled, and we cancel the hold of an intent we closed only to
+        # give a late success back: that release landed, but its record was lost (PostgreSQL
+        # went away between the PSP's answer and our commit).
+        return record_landed_release(intent, source=source)
     if payment.status == "canceled" and intent.status == PaymentStatus.PENDING:
         reason = payment.cancellation_reason or "canceled"
         return (
@@ -307,6 +317,30 @@ def apply_provider_payment(intent: PaymentIntent, payment: ProviderPayment, *, s
             else ("unchanged")
         )
     return "unchanged"
+
+
+def record_landed_release(intent: PaymentIntent, *, source: str) -> str:
+    """Record a late success's hold as given back when the PSP shows it cancelled by us. Safe
+    to re-run."""
+    with transaction.atomic():
+        locked = PaymentIntent.objects.select_for_update().get(pk=intent.pk)
+        if locked.refund_status in (RefundStatus.PENDING, RefundStatus.SUCCEEDED):
+            return "already_refunded"
+        locked.refund_status = RefundStatus.SUCCEEDED
+        locked.refunded_at = timezone.now()
+        locked.save(update_fields=["refund_status", "refunded_at", "updated_at"])
+        _audit(
+            SYSTEM,
+            "payment.late_success_refunded",
+            locked,
+            source=source,
+            refund_id="",
+            closed_as=locked.status,
+            recorded_after_the_fact=True,
+        )
+    log.warning("payment %s: late success given back earlier, recorded now", locked.pk)
+    intent.refresh_from_db()
+    return "refunded"
 
 
 def refund_late_success(intent: PaymentIntent, *, source: str, held: bool = False) -> str:

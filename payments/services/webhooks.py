@@ -88,9 +88,11 @@ def process_webhook_event(event_id: int) -> str:
             provider = get_provider(event.provider)
             payment = provider.get_payment_status(event.object_id)  # transient: task retries
             claimed = _claimed_status(event.event)
-            if claimed and payment.status != claimed:
+            if claimed and payment.status != claimed and payment.status != "canceled":
                 outcome = f"api_says_{payment.status}"
             else:
+                # A cancellation the API reports is the truth whatever the notice claimed (a
+                # repeated notice may find our own release of a late success already done).
                 # One notification of a payment at a time: of two copies processed at once, the
                 # one that waited for the lock finds the other applied (not "unchanged").
                 with transaction.atomic():

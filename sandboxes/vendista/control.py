@@ -8,7 +8,8 @@ POST /_sandbox/requests/reset          empty the request log
 GET  /_sandbox/accounts                account summaries
 POST /_sandbox/accounts                {"login", "password", "seed", "terminals": 3 | [...],
                                         "days", "per_day", "machine_items", "start", "end",
-                                        "transactions": [...], "unpaid", "live", "bulk"}
+                                        "first_id", "transactions": [...], "unpaid", "live",
+                                        "bulk"}
 POST /_sandbox/accounts/unpaid         {"login", "unpaid": true}
 POST /_sandbox/transactions            {"login", "items": [...], "replace_all": false}
 POST /_sandbox/transactions/bulk       {"login", "count": 50000, "day": "YYYY-MM-DD"}
@@ -185,7 +186,9 @@ def account_from_json(body: dict[str, Any]) -> SandboxAccount:
         )
     else:
         options: dict[str, Any] = {
-            key: int(body[key]) for key in ("days", "per_day", "machine_items") if key in body
+            key: int(body[key])
+            for key in ("days", "per_day", "machine_items", "first_id")
+            if key in body
         }
         for key in ("start", "end"):
             if body.get(key):

@@ -362,8 +362,10 @@ def generate_account(
     end: date | None = None,
     unpaid: bool = False,
     live: bool = False,
+    first_id: int = FIRST_TRANSACTION_ID,
 ) -> SandboxAccount:
     """A realistic account from `random.Random(seed)`: same arguments, same data.
+    (Vendista's transaction ids are global: give accounts served together distinct `first_id`s.)
 
     `per_day` is the average number of transactions per day over the whole account (fewer at
     weekends). Among them: a few failed payments (`result` 0), free drinks (`sum` 0), payments not
@@ -427,7 +429,7 @@ def generate_account(
             events.append((when, len(events), "refund", (refund, sale)))
 
     events.sort(key=lambda event: (event[0], event[1]))
-    next_id = FIRST_TRANSACTION_ID + rng.randrange(10_000)
+    next_id = first_id + rng.randrange(10_000)
     rows: list[SandboxTransaction] = []
     pending: list[tuple[str, Any, int]] = []
     for _moment, _order, kind, payload in events:

@@ -3,14 +3,20 @@ and the sweep re-queues exactly the rows that are due: lost messages, lapsed cla
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
+from django.db import connection, connections
 from django.utils import timezone
 
 from notifications import services
 from notifications.models import Delivery
+from sandboxes.telegram import TelegramSandbox
+from tests.helpers.telegram import unique_chat_id
 
 pytestmark = pytest.mark.django_db
 
@@ -81,3 +87,34 @@ def test_the_sweep_requeues_only_due_rows(settings, redis_client) -> None:
         row.refresh_from_db()
         assert row.enqueued_at == before, row.group_key
     assert redis_client.llen("notifications") == len(due)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_sent_while_postgresql_restarts_is_recorded_not_sent_again(
+    telegram_sandbox: TelegramSandbox, settings, redis_client
+) -> None:
+    chat = str(unique_chat_id())
+    delivery = Delivery.objects.create(
+        recipient=chat, template="t", text="x", group_key="crash", status="queued"
+    )
+    telegram_sandbox.slow(1.0)  # Telegram takes the message, then answers
+    backend = connection.connection.info.backend_pid
+
+    def crash_meanwhile() -> None:
+        # PostgreSQL drops our connection while the message is on its way.
+        time.sleep(0.4)
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
+        connections.close_all()
+
+    crash = threading.Thread(target=crash_meanwhile)
+    crash.start()
+    outcome = services.deliver(delivery.pk)  # used to raise, leaving the row `sending`
+    crash.join()
+
+    delivery.refresh_from_db()
+    assert (outcome.status, delivery.status) == ("sent", "sent")
+    later = timezone.now() + timedelta(seconds=settings.TELEGRAM_SENDING_LEASE_SECONDS + 1)
+    with time_machine.travel(later, tick=False):
+        assert services.sweep_pending() == 0  # nothing left for the sweep to send again
+    assert len(telegram_sandbox.sent_to(chat)) == 1
