@@ -27,6 +27,7 @@
     config: null,
     screen: null,
     flow: 0, // bumped on every reset: answers for an older flow are ignored
+    cancelling: false, // the kiosk is cancelling the payment itself: polls do not decide the screen
     service: null,
     contact: null,
     session: null,
@@ -646,7 +647,9 @@
   }
 
   function handlePaymentStatus(status) {
-    if (state.screen !== "payment") return;
+    // A poll answered while the kiosk itself cancels the payment (the client left, the
+    // session ran out) must not show "payment cancelled": whoever cancels decides the screen.
+    if (state.screen !== "payment" || state.cancelling) return;
     if (status === "succeeded") return paid();
     if (status === "canceled") return showNotice(text.payment_canceled_title, text.payment_canceled_text);
     if (status === "expired") return showNotice(text.payment_expired_title, text.payment_expired_text);
@@ -658,6 +661,7 @@
     stop("pay-poll");
     $("pay-status").textContent = text.canceling;
     $("pay-cancel").disabled = true;
+    state.cancelling = true;
     try {
       for (;;) {
         var response = await api("POST", "/api/payments/cancel/" + state.intent.id);
@@ -666,6 +670,7 @@
         await sleep(2000); // the PSP did not answer: ask again
       }
     } finally {
+      state.cancelling = false;
       $("pay-cancel").disabled = false;
     }
   }
