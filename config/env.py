@@ -128,7 +128,7 @@ def env_database_url(
         raise EnvError(name, "has a malformed port") from None
     options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
     return {
-        "ENGINE": "django_prometheus.db.backends.postgresql",
+        "ENGINE": "core.db.postgresql",
         "NAME": database,
         "USER": unquote(parts.username or ""),
         "PASSWORD": unquote(parts.password or ""),

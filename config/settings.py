@@ -472,6 +472,8 @@ STAFF_IP_THROTTLE_RATE = env_str("STAFF_IP_THROTTLE_RATE", "6000/min")
 KIOSK_SESSION_LIST_HOURS = env_int("KIOSK_SESSION_LIST_HOURS", 12, minimum=1)
 # Kiosk authentication caches a token's kiosk in Redis this long (a save drops it at once).
 KIOSK_AUTH_CACHE_S = env_int("KIOSK_AUTH_CACHE_S", 30, minimum=0)
+# ... and each web process in memory this long (other processes see a deactivation this late).
+KIOSK_AUTH_LOCAL_CACHE_S = env_int("KIOSK_AUTH_LOCAL_CACHE_S", 5, minimum=0)
 KIOSK_THROTTLE_RATE = env_str("KIOSK_THROTTLE_RATE", "600/min")
 KIOSK_IP_THROTTLE_RATE = env_str("KIOSK_IP_THROTTLE_RATE", "1200/min")
 # Absolute base of links sent to clients (report download link in SMS and in the PDF's QR).

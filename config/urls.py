@@ -11,6 +11,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index"), name="root"),
     path("admin/", admin.site.urls),
+    # First: the kiosks' polls and sessions, the hottest paths (Django tries the patterns in order;
+    # these ones match nothing else).
+    path("", include("kiosk.urls")),  # /kiosk/ screen, sessions
+    path("", include("payments.urls")),  # intents, webhook
     path("", include("core.urls")),  # /healthz, /metrics
     path("", include("tenancy.urls")),  # /api/me/, /api/members/
     path("", include("notifications.urls")),  # /api/me/telegram-link, /telegram/webhook
@@ -18,8 +22,6 @@ urlpatterns = [
     path("", include("inventory.urls")),  # stock, change log, recipes, presets
     path("", include("tasks_app.urls")),  # tasks, task settings
     path("", include("phone.urls")),  # /app/ (the Mini App), its initData sign-in
-    path("", include("kiosk.urls")),  # /kiosk/ screen, sessions
-    path("", include("payments.urls")),  # intents, webhook
     path("", include("reports.urls")),  # reports, download links
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The docs page sends a browser to the admin login; the schema itself answers 401.

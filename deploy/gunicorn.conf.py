@@ -10,8 +10,13 @@ threads = int(os.environ.get("WEB_THREADS", "4"))
 worker_class = "gthread"
 timeout = 30
 graceful_timeout = 20
-max_requests = 2000
-max_requests_jitter = 200
+# A worker is replaced after this many requests (a guard against slow leaks). The app is loaded
+# once in the master and forked, so a replacement takes milliseconds rather than a second of
+# Django start-up: with 2,000 requests and no preload a busy worker restarted every few seconds
+# and each restart stalled a share of the requests (bench/kiosk_api_bench.py measured it).
+max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "20000"))
+max_requests_jitter = max_requests // 10
+preload_app = True
 accesslog = "-"
 # Request lines only; query strings can carry tokens, so they are not logged.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'

@@ -106,6 +106,18 @@ class SessionCreateSerializer(serializers.Serializer):
         return value
 
 
+# Built once per process. A serializer builds its fields on every instance (a ModelSerializer from
+# the model: about half a millisecond for these two, a third of a session create's own work);
+# the fields keep no per-call state, so one instance serves every request and thread.
+_SESSION_DOCUMENT = SessionSerializer()
+_SESSION_CREATE = SessionCreateSerializer()
+
+
+def session_document(session: Session) -> dict[str, Any]:
+    """`SessionSerializer(session).data`, without building the serializer."""
+    return dict(_SESSION_DOCUMENT.to_representation(session))
+
+
 class SessionUpdateSerializer(serializers.Serializer):
     contact = ContactSerializer(required=False)
     metadata = serializers.JSONField(required=False)
@@ -178,9 +190,7 @@ class SessionListCreateView(KioskAPIView, generics.ListAPIView):
         kiosk = request_kiosk(request)
         if kiosk is None:
             raise exceptions.PermissionDenied("Only a kiosk may start a session.")
-        serializer = SessionCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = _SESSION_CREATE.run_validation(request.data)  # is_valid() without the build
         session = services.create_session(
             kiosk=kiosk,
             type=data["type"],
@@ -190,7 +200,7 @@ class SessionListCreateView(KioskAPIView, generics.ListAPIView):
             ttl_ms=data.get("ttl_ms"),
             actor=Actor.for_kiosk(kiosk, request),
         )
-        return Response(SessionSerializer(session).data, status=status.HTTP_201_CREATED)
+        return Response(session_document(session), status=status.HTTP_201_CREATED)
 
 
 class SessionDetailView(KioskAPIView):
@@ -201,7 +211,7 @@ class SessionDetailView(KioskAPIView):
 
     @extend_schema(responses=SessionSerializer)
     def get(self, request: Request, pk: Any) -> Response:
-        return Response(SessionSerializer(self.get_object(request, pk)).data)
+        return Response(session_document(self.get_object(request, pk)))
 
     @extend_schema(request=SessionUpdateSerializer, responses=SessionSerializer)
     def patch(self, request: Request, pk: Any) -> Response:
@@ -223,7 +233,7 @@ class SessionDetailView(KioskAPIView):
             )
         except services.SessionConflict as exc:
             return _conflict(exc)
-        return Response(SessionSerializer(session).data)
+        return Response(session_document(session))
 
 
 class SessionCompleteView(KioskAPIView):
@@ -240,7 +250,7 @@ class SessionCompleteView(KioskAPIView):
             )
         except services.SessionConflict as exc:
             return _conflict(exc)
-        return Response(SessionSerializer(session).data)
+        return Response(session_document(session))
 
 
 class KioskConfigSerializer(serializers.ModelSerializer):

@@ -9,6 +9,7 @@ auth) may read the owner's kiosk data; only the kiosk itself may change it.
 from __future__ import annotations
 
 import pickle
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -26,6 +27,7 @@ from core.query import UNKNOWN as UNKNOWN_QUERY_PARAMETER
 from core.ratelimit import Bucket
 from core.redis import get_redis
 from core.throttles import AddressRateThrottle, BucketThrottle, address_bucket, bucket
+from kiosk.models import LOCAL_TOKEN_CACHE as _local
 from kiosk.models import Kiosk, hash_token, token_cache_key
 from tenancy.permissions import resolve_membership
 
@@ -73,22 +75,37 @@ class KioskTokenAuthentication(authentication.BaseAuthentication):
         return KEYWORD
 
 
+_LOCAL_MAX = 4096
+
+
 def kiosk_for_token(raw: str) -> Kiosk | None:
-    """The active kiosk of a raw token: from the Redis cache (one round trip, no query) or the
-    database. A kiosk's save (token rotation, deactivation) drops its entry at once; the
-    timeout bounds any other staleness."""
+    """The active kiosk of a raw token: from this process's memory (a few seconds), the Redis
+    cache (one round trip, no query) or the database. A kiosk's save (token rotation,
+    deactivation) drops the Redis entry and this process's at once; other processes notice
+    within `KIOSK_AUTH_LOCAL_CACHE_S`, and the Redis timeout bounds any other staleness."""
     token_hash = hash_token(raw)
+    now = time.monotonic()
+    local = _local.get(token_hash)
+    if local is not None and local[0] > now:
+        return local[1]
     key = token_cache_key(token_hash)
     client = get_redis()
     cached = client.get(key) if settings.KIOSK_AUTH_CACHE_S else None
+    kiosk: Kiosk | None
     if isinstance(cached, bytes):
-        kiosk: Kiosk | None = pickle.loads(cached)  # noqa: S301 - our own Redis and rows
-        return kiosk
-    kiosk = (
-        Kiosk.objects.select_related("owner").filter(token_hash=token_hash, is_active=True).first()
-    )
-    if kiosk is not None and settings.KIOSK_AUTH_CACHE_S:
-        client.set(key, pickle.dumps(kiosk), ex=settings.KIOSK_AUTH_CACHE_S)
+        kiosk = pickle.loads(cached)  # noqa: S301 - our own Redis and rows
+    else:
+        kiosk = (
+            Kiosk.objects.select_related("owner")
+            .filter(token_hash=token_hash, is_active=True)
+            .first()
+        )
+        if kiosk is not None and settings.KIOSK_AUTH_CACHE_S:
+            client.set(key, pickle.dumps(kiosk), ex=settings.KIOSK_AUTH_CACHE_S)
+    if kiosk is not None and settings.KIOSK_AUTH_LOCAL_CACHE_S:
+        if len(_local) >= _LOCAL_MAX:
+            _local.clear()
+        _local[token_hash] = (now + settings.KIOSK_AUTH_LOCAL_CACHE_S, kiosk)
     return kiosk
 
 

@@ -16,6 +16,12 @@ from core.redis import get_redis
 TOKEN_PREFIX_LENGTH = 8
 
 
+# token hash -> (monotonic deadline, kiosk): the kiosks this process authenticated in the last
+# KIOSK_AUTH_LOCAL_CACHE_S seconds (kiosk.auth), so a kiosk polling every second costs no Redis
+# round trip. A save drops its kiosk here and in Redis.
+LOCAL_TOKEN_CACHE: dict[str, tuple[float, Any]] = {}
+
+
 def token_cache_key(token_hash: str) -> str:
     """Where kiosk authentication caches the kiosk of a token (see kiosk/auth.py)."""
     return f"vk:kiosk-token:{token_hash}"
@@ -62,6 +68,8 @@ class Kiosk(models.Model):
         super().save(*args, **kwargs)
         # The authentication cache forgets this kiosk (a rotated token, a deactivation) at once.
         stale = [self.token_hash, *getattr(self, "_replaced_token_hashes", [])]
+        for token_hash in stale:
+            LOCAL_TOKEN_CACHE.pop(token_hash, None)
         get_redis().delete(*[token_cache_key(token_hash) for token_hash in stale if token_hash])
         self._replaced_token_hashes: list[str] = []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import timedelta
 
@@ -119,6 +120,28 @@ def test_requests_without_a_valid_token_are_refused(redis_client) -> None:
     a.kiosk.is_active = False
     a.kiosk.save()
     assert a.client.get("/api/sessions").status_code == 401
+
+
+def test_a_kiosk_is_remembered_in_process_memory_only_briefly(redis_client, settings) -> None:
+    """A polling kiosk costs no Redis round trip for its token: this process remembers it for
+    KIOSK_AUTH_LOCAL_CACHE_S. A change that bypasses the kiosk's save (as another process's would
+    look from here) shows once that time is up; a save here shows at once."""
+    from kiosk.models import Kiosk, token_cache_key
+
+    settings.KIOSK_AUTH_LOCAL_CACHE_S = 1
+    a = make_kiosk()
+    assert a.client.get("/api/kiosk/me").status_code == 200
+    Kiosk.objects.filter(pk=a.kiosk.pk).update(is_active=False)
+    redis_client.delete(token_cache_key(a.kiosk.token_hash))
+    assert a.client.get("/api/kiosk/me").status_code == 200  # from memory
+    time.sleep(1.1)
+    assert a.client.get("/api/kiosk/me").status_code == 401
+
+    b = make_kiosk()
+    assert b.client.get("/api/kiosk/me").status_code == 200
+    b.kiosk.is_active = False
+    b.kiosk.save()
+    assert b.client.get("/api/kiosk/me").status_code == 401
 
 
 def test_owner_staff_read_their_kiosks_sessions_but_not_others_and_cannot_write(

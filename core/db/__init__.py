@@ -1,0 +1,1 @@
+"""Database backends of the project (the ENGINE `config.env.env_database_url` names)."""
