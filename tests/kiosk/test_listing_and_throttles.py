@@ -3,6 +3,7 @@ token and per address (Redis), the address being `core.net.client_ip`."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -73,6 +74,28 @@ def test_staff_api_is_throttled_per_client_address_behind_the_proxy(redis_client
         "/api/tasks/", HTTP_X_FORWARDED_FOR="198.51.100.1, 203.0.113.7", **proxy
     ).status_code
     assert forged == 429
+
+
+def test_a_busy_kiosk_takes_tokens_a_few_at_a_time_and_exactly_at_the_limit(
+    redis_client, settings
+) -> None:
+    """600 an hour: a process takes 10 tokens per Redis round trip and spends them itself; with
+    fewer than 10 left in Redis it takes them one by one, so the limit is never overrun."""
+    from core.throttles import RESERVOIR_S
+
+    settings.KIOSK_THROTTLE_RATE = "600/hour"
+    settings.KIOSK_IP_THROTTLE_RATE = "100000/min"
+    k = make_kiosk()
+    key = f"vk:rl:throttle_kiosk:kiosk-{k.kiosk.pk}"
+    assert [k.client.get("/api/kiosk/me").status_code for _ in range(25)] == [200] * 25
+    tokens = float(redis_client.hget(key, "tokens"))
+    assert 570 <= tokens < 571  # three chunks of ten taken (plus under a second's refill)
+
+    time.sleep(RESERVOIR_S + 0.05)  # the five tokens left in this process are dropped
+    seconds, micros = redis_client.time()
+    redis_client.hset(key, mapping={"tokens": 5, "ts": seconds + micros / 1e6})
+    codes = [k.client.get("/api/kiosk/me").status_code for _ in range(7)]
+    assert codes == [200] * 5 + [429] * 2
 
 
 def test_a_download_token_never_reaches_a_log_line(client, caplog) -> None:
