@@ -192,12 +192,8 @@ class KioskAPIView(APIView):
         super().initial(request, *args, **kwargs)
         params = request.query_params
         check_query_text(params)
+        serializer = _query_serializer(self.query_serializer_class)
         declared = set(PAGE_PARAMETERS if getattr(self, "pagination_class", None) else ())
-        serializer = (
-            self.query_serializer_class(data=params.dict())
-            if (self.query_serializer_class)
-            else None
-        )
         if serializer is not None:
             declared |= set(serializer.fields)
         unknown = sorted(set(params) - declared)
@@ -207,5 +203,20 @@ class KioskAPIView(APIView):
             )
         self.query = {}
         if serializer is not None:
-            serializer.is_valid(raise_exception=True)
-            self.query = dict(serializer.validated_data)
+            # `is_valid()` without building the serializer: one instance per class serves every
+            # request (its fields keep no per-call state); errors are the same 400.
+            self.query = dict(serializer.run_validation(params.dict()))
+
+
+_query_serializers: dict[type[Any], serializers.Serializer[Any]] = {}
+
+
+def _query_serializer(
+    cls: type[serializers.Serializer[Any]] | None,
+) -> serializers.Serializer[Any] | None:
+    if cls is None:
+        return None
+    serializer = _query_serializers.get(cls)
+    if serializer is None:
+        serializer = _query_serializers.setdefault(cls, cls())
+    return serializer
