@@ -39,6 +39,7 @@ from planning.models import (
     StockAudit,
 )
 from planning.services.pdf import render_pick_list_pdf
+from tasks_app.services import attach_pick_list
 from tenancy.fields import OwnedPrimaryKeyRelatedField
 from tenancy.models import Role
 from tenancy.permissions import STAFF_ROLES, ActsForOwner
@@ -233,6 +234,7 @@ class PickListViewSet(
                 route=[terminal.pk for terminal in data.get("route") or []] or None,
                 user_id=request.user.pk,
             )
+            attach_pick_list(pick_list.pk)
         pick_list = self.get_queryset().get(pk=pick_list.pk)
         return Response(PickListSerializer(pick_list).data, status=status.HTTP_201_CREATED)
 

@@ -15,7 +15,9 @@ from core.clock import MOSCOW
 from inventory.models import ChangeSource, Inventory, InventoryChange, Location
 from inventory.services import create_default_containers, save_recipe
 from planning import services
-from planning.models import Forecast, PickList, StockAudit
+from planning.models import Forecast, PickList, PlanningSettings, StockAudit
+from tasks_app.models import Task, TaskType, TerminalAssignment
+from tasks_app.services import open_early_restock_tasks
 from tenancy.models import Role
 from tests.helpers.tenancy import make_tenant
 from vendista.models import DeductionState, Terminal, Transaction
@@ -235,3 +237,52 @@ def test_service_staff_read_but_may_not_change_planning_settings(seeded):
         == 200
     )
     assert services.settings_of(seeded.owner.pk).visit_interval_days == 3
+
+
+@pytest.mark.parametrize(
+    ("horizon", "expected"),
+    # Forecast from today: cups reach critical on day 7 (today + 6), coffee on day 11.
+    [(0, None), (5, None), (6, ["Стаканы"]), (10, ["Кофе", "Стаканы"])],
+)
+def test_an_early_task_opens_when_the_forecast_reaches_critical_within_the_horizon(
+    seeded, frozen, horizon, expected
+):
+    PlanningSettings.objects.create(owner=seeded.owner, early_task_horizon_days=horizon)
+    services.refresh_forecasts(seeded.owner.pk)
+
+    open_early_restock_tasks(seeded.owner.pk)
+    again = open_early_restock_tasks(seeded.owner.pk)
+
+    tasks = Task.objects.filter(terminal=seeded.terminal, task_type=TaskType.RESTOCK)
+    if expected is None:
+        assert not tasks.exists()
+        return
+    (task,) = tasks  # one open restock task per terminal, whatever runs twice
+    assert task.details["forecast_items"] == expected
+    assert task.critical_items == expected
+    assert again.created == [] and again.extended == {}
+
+
+def test_a_restock_task_carries_its_pick_list_and_its_completion_is_prefilled(seeded, frozen):
+    TerminalAssignment.objects.create(
+        terminal=seeded.terminal, restock_assignee=seeded.service.user
+    )
+    PlanningSettings.objects.create(owner=seeded.owner, early_task_horizon_days=10)
+    services.refresh_forecasts(seeded.owner.pk)
+    (task_id,) = open_early_restock_tasks(seeded.owner.pk).created
+
+    created = seeded.service.client.post(
+        "/api/pick-lists/", {"day": str(TODAY + timedelta(days=2))}, format="json"
+    )
+    assert created.status_code == 201, created.content
+
+    task = Task.objects.get(pk=task_id)
+    assert task.pick_list_id is not None and task.pick_list_id == created.json()["id"]
+    mine = seeded.service.client.get("/api/tasks/my/").json()["results"]
+    bring = {row["item_name"]: Decimal(row["quantity"]) for row in mine[0]["bring"]}
+    assert bring == {"Кофе": Decimal(660), "Стаканы": Decimal(220)}
+    # Stock now plus what the list brings, never above the capacity.
+    assert services.prefill_after_restock(task.pick_list_id, seeded.terminal.pk) == {
+        "Кофе": Decimal(1500),
+        "Стаканы": Decimal(300),
+    }

@@ -17,6 +17,8 @@ from core.clock import MOSCOW
 from inventory.models import ChangeSource, Inventory, InventoryChange, Location, Recipe
 from inventory.services import create_default_containers
 from notifications.models import Delivery
+from planning.models import Forecast
+from planning.services import forecast_containers
 from sandboxes.vendista import generate_account
 from tasks_app.models import Task, TaskStatus
 from tasks_app.services import evaluate_restock
@@ -190,6 +192,27 @@ def test_a_refund_of_a_sale_deducted_before_recording_goes_by_the_recipe(sandbox
     assert {key: after[key] - stock[key] for key in stock if after[key] != stock[key]} == {
         (sale.terminal_id, name): quantity for name, quantity in recipe_for(2).items()
     }
+
+
+def test_an_import_refreshes_the_forecast_of_every_machine_container(sandbox, shop, owner):
+    import_window(owner, FIRST_DAY, LAST_DAY)
+
+    containers = Inventory.objects.filter(
+        owner=owner, location=Location.MACHINE, terminal__is_active=True
+    )
+    forecasts = Forecast.objects.filter(owner=owner)
+    assert set(forecasts.values_list("inventory_id", flat=True)) == set(
+        containers.values_list("id", flat=True)
+    )
+    # Forecast as of the day after the window, its coffee use is what the window's sales took
+    # (three online days, the same recipes on every terminal).
+    use = expected_use(shop, owner, FIRST_DAY, LAST_DAY)
+    as_of = forecast_containers(owner.pk, today=LAST_DAY + timedelta(days=1))
+    coffee = {f.terminal_id: f for f in as_of.values() if f.item_name == "Кофе"}
+    for (terminal_id, name), quantity in use.items():
+        if name == "Кофе":
+            assert coffee[terminal_id].days_of_history >= 1
+            assert coffee[terminal_id].daily_use > 0 and quantity > 0
 
 
 def test_a_sale_whose_refund_was_stored_first_is_never_deducted(sandbox, shop, owner):
