@@ -16,7 +16,7 @@ from typing import Any
 
 from core import clock
 from core.clock import MOSCOW
-from sandboxes.vendista import seasons
+from sandboxes.vendista.seasons import demand_factor, outage_days
 
 DEMO_LOGIN = "demo-vendista"
 DEMO_PASSWORD = "demo-vendista-2026"  # noqa: S105 - a public demo credential
@@ -387,9 +387,7 @@ def generate_account(
     prices = {k: rng.randrange(8_000, 25_001, 500) for k in range(1, machine_items + 1)}
     item_weights = [rng.uniform(0.3, 3.0) for _ in prices]
     cards = _card_pool(rng, 120)
-    outages = (
-        seasons.outage_days(seed, [t.id for t in terms], first_day, last_day) if seasonal else {}
-    )
+    outages = outage_days(seed, [t.id for t in terms], first_day, last_day) if seasonal else {}
 
     # (time, order, kind, payload): sales, refund rows and the hidden reversing operations of
     # flag-shaped reversals all take ids in time order, as Vendista's global ids do.
@@ -397,7 +395,7 @@ def generate_account(
     sales: list[SandboxTransaction] = []
     day = first_day
     while day <= last_day:
-        factor = seasons.demand_factor(day) if seasonal else (0.6 if day.weekday() >= 5 else 1.0)
+        factor = demand_factor(day) if seasonal else (0.6 if day.weekday() >= 5 else 1.0)
         count = max(0, round(per_day * factor * rng.uniform(0.8, 1.2)))
         midnight = datetime.combine(day, datetime.min.time())
         hours = rng.choices(range(len(_HOUR_WEIGHTS)), weights=_HOUR_WEIGHTS, k=count)
