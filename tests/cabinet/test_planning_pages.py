@@ -65,3 +65,33 @@ def test_a_service_worker_plans_prints_and_audits_in_the_cabinet() -> None:
     page = client.get(f"/admin/tasks_app/task/{task_id}/complete/").content.decode()
     field = re.search(r'<input[^>]*name="item:Кофе"[^>]*>', page)
     assert field is not None and 'value="1480' in field.group(0)  # 80 g + 1,400 g
+
+
+def test_another_owners_member_cannot_print_or_plan_with_the_victims_rows() -> None:
+    victim = make_tenant(Role.OWNER)
+    shop = seed_shop(victim.owner, marker="Жертва")
+    (pick_list,) = shop.objects["pick_lists"]
+    stranger = make_tenant(Role.OWNER)
+    seed_shop(stranger.owner, marker="Чужак")
+    client = signed_in(stranger.user)
+
+    assert client.get(f"/admin/planning/picklist/{pick_list.pk}/pdf/").status_code == 404
+    form = client.get("/admin/planning/picklist/add/").content.decode()
+    assert "Жертва" not in form and "Чужак" in form
+    planned = client.post(
+        "/admin/planning/picklist/add/",
+        {"day": moscow_today().isoformat(), "terminals": [shop.terminals[0].pk]},
+    )
+    assert planned.status_code == 200  # the form refuses the foreign terminal
+    assert PickList.objects.filter(owner=stranger.owner).count() == 1  # its seeded one only
+    coffee = Inventory.objects.get(
+        terminal=shop.terminals[0], location=Location.MACHINE, item_name="Кофе"
+    )
+    audited = client.post(
+        "/admin/planning/stockaudit/add/",
+        {"inventory": coffee.pk, "measured_level": "0", "method": "eye", "comment": ""},
+    )
+    assert audited.status_code == 200
+    coffee.refresh_from_db()
+    assert coffee.current_stock == Decimal(100)
+    assert not StockAudit.objects.filter(owner=stranger.owner, inventory=coffee).exists()
