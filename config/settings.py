@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "vendista",
     "inventory",
     "tasks_app",
+    "planning",
     "phone",
     "kiosk",
     "payments",
@@ -442,6 +443,8 @@ ADMIN_ALERTS_PER_HOUR = env_int("ADMIN_ALERTS_PER_HOUR", 20, minimum=1)
 DELIVERY_RETENTION_DAYS = env_int("DELIVERY_RETENTION_DAYS", 90, minimum=1)
 OUTBOX_RETENTION_DAYS = env_int("OUTBOX_RETENTION_DAYS", 30, minimum=1)
 IMPORT_RUN_RETENTION_DAYS = env_int("IMPORT_RUN_RETENTION_DAYS", 90, minimum=1)
+# Restock forecasts: the days of sales history each container's forecast is built from.
+FORECAST_HISTORY_DAYS = env_int("FORECAST_HISTORY_DAYS", 84, minimum=7)
 
 # --- Kiosks, payments and reports --------------------------------------------------------------
 

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("vendista.urls")),  # terminals, transactions, finance, connection
     path("", include("inventory.urls")),  # stock, change log, recipes, presets
     path("", include("tasks_app.urls")),  # tasks, task settings
+    path("", include("planning.urls")),  # forecasts, pick lists, stock audits, settings
     path("", include("phone.urls")),  # /app/ (the Mini App), its initData sign-in
     path("", include("reports.urls")),  # reports, download links
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -102,6 +102,8 @@ class ChangeSource(models.TextChoices):
     RESTOCK_TASK = "restock_task", _("Restock task")
     SALE = "sale", _("Sales")
     SALE_REVERSAL = "sale_reversal", _("Refunds")
+    # A stock audit: book stock moved to the measured level (the delta is the variance).
+    AUDIT = "audit", _("Stock audit")
 
 
 class InventoryChange(models.Model):

@@ -172,11 +172,47 @@ def deduct_sales(
 
 
 def restore_sales(
-    owner_id: int, recipes: RecipeMap, sales: Mapping[tuple[int, int], int]
+    owner_id: int,
+    recipes: RecipeMap,
+    sales: Mapping[tuple[int, int], int],
+    *,
+    recorded: Iterable[Iterable[Mapping[str, Any]]] = (),
 ) -> list[tuple[int, str, Decimal, Decimal]]:
-    """Put the ingredients of refunded `sales` back into the machines."""
-    back = consumption(recipes, sales)
-    return apply_machine_changes(owner_id, back, source=ChangeSource.SALE_REVERSAL)
+    """Put the ingredients of refunded sales back into the machines, one logged change per row:
+    exactly what each sale recorded it deducted (`recorded`: their `deducted_items`), and by the
+    current recipe for `sales` deducted before that was recorded."""
+    back: dict[tuple[int, str], Decimal] = defaultdict(Decimal, consumption(recipes, sales))
+    amounts: dict[int, Decimal] = defaultdict(Decimal)
+    for items in recorded:
+        for item in items:
+            amounts[int(item["inventory_id"])] += Decimal(str(item["quantity"]))
+    if amounts:
+        rows = Inventory.objects.filter(
+            owner_id=owner_id, location=Location.MACHINE, id__in=list(amounts)
+        ).values_list("id", "terminal_id", "item_name")
+        for row_id, terminal_id, item_name in rows:
+            back[(terminal_id, item_name)] += amounts[row_id]
+    return apply_machine_changes(owner_id, dict(back), source=ChangeSource.SALE_REVERSAL)
+
+
+def deduction_plan(owner_id: int, recipes: RecipeMap) -> dict[str, list[dict[str, str | int]]]:
+    """What one sale of each recipe deducts, per machine stock row, keyed "terminal:item": the
+    `deducted_items` the import records on each deducted sale. Ingredients without a machine row
+    are left out (nothing is deducted from them)."""
+    rows = {
+        (terminal_id, name): row_id
+        for row_id, terminal_id, name in Inventory.objects.filter(
+            owner_id=owner_id, location=Location.MACHINE
+        ).values_list("id", "terminal_id", "item_name")
+    }
+    plan: dict[str, list[dict[str, str | int]]] = {}
+    for (terminal_id, machine_item_id), items in recipes.items():
+        plan[f"{terminal_id}:{machine_item_id}"] = [
+            {"inventory_id": rows[(terminal_id, name)], "quantity": f"{quantity:f}"}
+            for name, quantity in items
+            if (terminal_id, name) in rows
+        ]
+    return plan
 
 
 # --- Staff operations: transfers, warehouse, container settings, recipes -------------------------

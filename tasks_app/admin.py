@@ -21,6 +21,7 @@ from unfold.widgets import UnfoldAdminDecimalFieldWidget
 
 from inventory.admin.display import fill_bar, quantity
 from inventory.models import Inventory, Location
+from planning.services import prefill_after_restock
 from tasks_app import services
 from tasks_app.models import Task, TaskStatus, TaskType, TerminalAssignment
 from tenancy.cabinet import scope
@@ -214,7 +215,18 @@ class TaskAdmin(CabinetModelAdmin):
             messages.warning(request, _("The task is already finished."))
             return HttpResponseRedirect(reverse("admin:tasks_app_task_change", args=[task.pk]))
         rows = machine_rows(task) if task.task_type == TaskType.RESTOCK else []
-        form = CompleteForm(request.POST or None, task=task, rows=rows)
+        # A restock kitted by a pick list starts from what the list brings.
+        initial = (
+            {
+                f"item:{name}": stock
+                for name, stock in prefill_after_restock(
+                    task.pick_list_id, task.terminal_id
+                ).items()
+            }
+            if rows and task.pick_list_id is not None
+            else {}
+        )
+        form = CompleteForm(request.POST or None, task=task, rows=rows, initial=initial)
         if request.method == "POST" and form.is_valid():
             try:
                 services.complete_task(task.pk, form.updated_stock(), user_id=request.user.pk)

@@ -95,6 +95,7 @@ class TaskSerializer(serializers.ModelSerializer):
             "completed_at",
             "cancelled_at",
             "completion_photo",
+            "pick_list",
         ]
         # The one-open-restock-task rule is the service's (a 409 naming the open task).
         validators: list[Any] = []
@@ -107,6 +108,7 @@ class TaskSerializer(serializers.ModelSerializer):
             "completed_at",
             "cancelled_at",
             "completion_photo",
+            "pick_list",
         ]
 
     def get_assignee_name(self, task: Task) -> str | None:
@@ -115,11 +117,34 @@ class TaskSerializer(serializers.ModelSerializer):
         return person_name(task.assignee_id, task.owner_id)
 
 
+class BringSerializer(serializers.Serializer):
+    item_name = serializers.CharField()
+    quantity = serializers.DecimalField(max_digits=12, decimal_places=3)
+    unit = serializers.CharField()
+
+
 class MyTaskSerializer(TaskSerializer):
     ingredients = serializers.SerializerMethodField()
+    bring = serializers.SerializerMethodField()
 
     class Meta(TaskSerializer.Meta):
-        fields = [*TaskSerializer.Meta.fields, "ingredients"]
+        fields = [*TaskSerializer.Meta.fields, "ingredients", "bring"]
+
+    @extend_schema_field(BringSerializer(many=True))
+    def get_bring(self, task: Task) -> list[dict[str, Any]]:
+        """What the task's pick list brings to this terminal (empty without one)."""
+        if task.pick_list_id is None or task.pick_list is None:
+            return []
+        known_units = units()
+        return [
+            {
+                "item_name": line.item_name,
+                "quantity": f"{line.quantity:f}",
+                "unit": known_units.get(line.item_name, ""),
+            }
+            for line in task.pick_list.lines.all()
+            if line.terminal_id == task.terminal_id
+        ]
 
     @extend_schema_field(IngredientLevelSerializer(many=True))
     def get_ingredients(self, task: Task) -> list[dict[str, Any]]:
@@ -296,7 +321,7 @@ class TaskViewSet(
                 owner=self.owner, assignee_id=request.user.pk, status=TaskStatus.PENDING
             )
             .select_related("terminal")
-            .prefetch_related(machine_rows("terminal__inventories"))
+            .prefetch_related(machine_rows("terminal__inventories"), "pick_list__lines")
             # The round's order: the terminal's place in the route, then by name.
             .order_by(
                 F("terminal__assignment__route_position").asc(nulls_last=True),

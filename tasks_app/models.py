@@ -77,6 +77,15 @@ class Task(models.Model):
         db_default="",
     )
     hidden_at = models.DateTimeField(_("hidden from the list at"), null=True, blank=True)
+    # The pick list the restock was kitted by (its completion form is prefilled from it).
+    pick_list = models.ForeignKey(
+        "planning.PickList",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tasks",
+        verbose_name=_("pick list"),
+    )
 
     class Meta:
         verbose_name = _("task")

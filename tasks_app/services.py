@@ -7,7 +7,7 @@ import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +17,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.clock import start_of_moscow_day
+from core.clock import moscow_today, start_of_moscow_day
 from inventory.models import ChangeSource, Inventory, InventoryChange, Location
 from inventory.services import (
     Place,
@@ -26,6 +26,8 @@ from inventory.services import (
     recipe_ingredients_by_terminal,
     transfer_stock,
 )
+from planning.models import Forecast, PickList
+from planning.services import settings_of
 from tasks_app import notices
 from tasks_app.models import Task, TaskStatus, TaskType, TerminalAssignment
 from vendista.models import Terminal
@@ -44,6 +46,7 @@ def evaluate_restock(
     terminal_ids: Iterable[int],
     *,
     recipe_items: dict[int, set[str]] | None = None,
+    forecast_items: dict[int, set[str]] | None = None,
 ) -> RestockOutcome:
     """Open or extend one restock task per terminal whose machine needs refilling.
 
@@ -51,9 +54,12 @@ def evaluate_restock(
     ingredient of the terminal's recipes has no machine row at all ("not configured"). At most one
     open restock task exists per terminal (a partial unique index); items that become critical
     while it is open are added to it. Notification rows are written in the same transaction.
+    `forecast_items` (per terminal) are ingredients forecast to reach their critical level
+    before the next visit: they count as critical (an early task).
     Runs inside the caller's transaction; safe to re-run (a second run finds nothing new).
     """
     terminal_ids = sorted(set(terminal_ids))
+    forecast_items = forecast_items or {}
     outcome = RestockOutcome()
     if not terminal_ids:
         return outcome
@@ -78,7 +84,8 @@ def evaluate_restock(
     assignees: dict[int, int | None] | None = None
     for terminal_id in terminal_ids:
         missing = recipe_items.get(terminal_id, set()) - known[terminal_id]
-        needed = critical[terminal_id] | missing
+        early = forecast_items.get(terminal_id, set()) - critical[terminal_id]
+        needed = critical[terminal_id] | missing | early
         if not needed:
             continue
         if assignees is None:
@@ -88,6 +95,8 @@ def evaluate_restock(
                 )
             )
         details = {"critical_items": sorted(needed), "missing_items": sorted(missing)}
+        if early:
+            details["forecast_items"] = sorted(early)
         task_id = _insert_open_task(owner_id, terminal_id, assignees.get(terminal_id), details)
         if task_id is not None:
             outcome.created.append(task_id)
@@ -99,6 +108,42 @@ def evaluate_restock(
             outcome.extended[task] = added[1]
             notices.restock_task_items_added(task_id=task, added_items=added[1])
     return outcome
+
+
+def open_early_restock_tasks(owner_id: int, *, today: date | None = None) -> RestockOutcome:
+    """Open (or extend) restock tasks for containers forecast to reach their critical level
+    within the owner's early-task horizon (nothing when it is 0). Uses the stored forecasts
+    (`planning.services.refresh_forecasts`); one open restock task per terminal stays the rule.
+    Safe to re-run."""
+    horizon = settings_of(owner_id).early_task_horizon_days
+    if horizon <= 0:
+        return RestockOutcome()
+    due = (today or moscow_today()) + timedelta(days=horizon)
+    items: dict[int, set[str]] = {}
+    for terminal_id, name in Forecast.objects.filter(
+        owner_id=owner_id, critical_on__lte=due, terminal__is_active=True
+    ).values_list("terminal_id", "item_name"):
+        items.setdefault(terminal_id, set()).add(name)
+    if not items:
+        return RestockOutcome()
+    with transaction.atomic():
+        return evaluate_restock(owner_id, items, forecast_items=items)
+
+
+def attach_pick_list(pick_list_id: int) -> list[int]:
+    """Let the open restock tasks of the pick list's terminals carry it (their completion is
+    prefilled from it). Safe to re-run. Returns the task ids."""
+    pick_list = PickList.objects.get(pk=pick_list_id)
+    terminals = set(pick_list.lines.values_list("terminal_id", flat=True))
+    tasks = Task.objects.filter(
+        owner_id=pick_list.owner_id,
+        terminal_id__in=terminals,
+        status=TaskStatus.PENDING,
+        task_type=TaskType.RESTOCK,
+    )
+    ids = list(tasks.values_list("id", flat=True))
+    tasks.update(pick_list=pick_list)
+    return ids
 
 
 def _insert_open_task(

@@ -177,6 +177,10 @@ class Transaction(models.Model):
     )
     deducted_at = models.DateTimeField(_("deducted at"), null=True, blank=True)
     restored_at = models.DateTimeField(_("stock restored at"), null=True, blank=True)
+    # What the deduction took, per machine stock row: [{"inventory_id": 7, "quantity": "8.000"}]
+    # (the recipe as it was then). A refund puts back exactly this; NULL for sales deducted
+    # before it was recorded (their refund goes by the current recipe).
+    deducted_items = models.JSONField(_("deducted ingredients"), null=True, blank=True)
     first_seen_at = models.DateTimeField(_("first imported"), auto_now_add=True)
     last_updated_at = models.DateTimeField(_("last imported"), auto_now=True)
 

@@ -10,6 +10,7 @@ and a page is never half applied.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from django.db import connection, transaction
 from inventory.services import (
     RecipeMap,
     deduct_sales,
+    deduction_plan,
     load_recipes,
     recipe_ingredients_by_terminal,
     restore_sales,
@@ -40,6 +42,8 @@ class ImportContext:
     terminals: dict[int, int]  # Vendista terminal id → our terminal id
     recipes: RecipeMap
     recipe_items: dict[int, set[str]]
+    # What one sale of each recipe deducts per stock row ("terminal:item" → deducted_items).
+    plan: dict[str, list[dict[str, str | int]]]
 
     @classmethod
     def load(cls, owner_id: int, mode: str) -> ImportContext:
@@ -53,6 +57,7 @@ class ImportContext:
             ),
             recipes=recipes,
             recipe_items=recipe_ingredients_by_terminal(recipes),
+            plan=deduction_plan(owner_id, recipes),
         )
 
 
@@ -194,10 +199,14 @@ WITH {parse}, known AS MATERIALIZED (
     INSERT INTO vendista_transaction AS t
         (id, owner_id, vendista_terminal_id, terminal_id, machine_item_id, amount, time,
          result, reverse_id, status, terminal_comment, card_number, bonus, left_sum,
-         left_bonus, deduction_state, deducted_at, first_seen_at, last_updated_at)
+         left_bonus, deduction_state, deducted_at, deducted_items, first_seen_at,
+         last_updated_at)
     SELECT s.id, %(owner)s, s.term, s.terminal, s.item, s.amount, s.time, s.result,
            s.reverse_id, s.status, s.comment, s.card, s.bonus, s.left_sum, s.left_bonus,
-           st.state, CASE WHEN st.state = 'deducted' THEN now() END, now(), now()
+           st.state, CASE WHEN st.state = 'deducted' THEN now() END,
+           CASE WHEN st.state = 'deducted'
+                THEN %(plan)s::jsonb -> (s.terminal::text || ':' || s.item::text) END,
+           now(), now()
     FROM src s, LATERAL (SELECT CASE
             WHEN NOT s.is_sale OR s.refunded THEN 'not_a_sale'
             WHEN %(historical)s THEN 'historical'
@@ -276,6 +285,7 @@ def process_page(ctx: ImportContext, page: RawPage, *, robust: bool = False) -> 
         "terminal_ids": list(ctx.terminals.values()),
         "recipe_terminals": [terminal for terminal, _item in recipe_keys],
         "recipe_items": [item for _terminal, item in recipe_keys],
+        "plan": json.dumps(ctx.plan),
     }
     if not robust:
         with raw_cursor() as cursor:
@@ -354,14 +364,23 @@ def restore_refunded(ctx: ImportContext, candidate_ids: set[int]) -> list[tuple[
                     SELECT 1 FROM vendista_transaction r
                     WHERE r.owner_id = s.owner_id AND r.reverse_id <> 0
                       AND r.reverse_id = s.id AND r.id <> s.id))
-            RETURNING s.terminal_id, s.machine_item_id
+            RETURNING s.terminal_id, s.machine_item_id, s.deducted_items
             """,
             [ctx.owner_id, list(candidate_ids)],
         )
-        refunded = [(int(t), int(m)) for t, m in cursor.fetchall() if t is not None]
-    if refunded:
-        restore_sales(ctx.owner_id, ctx.recipes, Counter(refunded))
-    return refunded
+        rows = [(int(t), int(m), items) for t, m, items in cursor.fetchall() if t is not None]
+    # The claim above (restored_at IS NULL, in this transaction) makes each restore happen
+    # once; what is put back is what the sale recorded, whatever its recipe says now.
+    recorded = [_items(items) for _t, _m, items in rows if items is not None]
+    legacy = Counter((t, m) for t, m, items in rows if items is None)
+    if rows:
+        restore_sales(ctx.owner_id, ctx.recipes, legacy, recorded=recorded)
+    return [(t, m) for t, m, _items_ in rows]
+
+
+def _items(value: Any) -> list[dict[str, Any]]:
+    """deducted_items as psycopg hands it back (parsed JSON, or text from a raw cursor)."""
+    return list(json.loads(value) if isinstance(value, str) else value)
 
 
 def resolve_unknown_terminal_sales(ctx: ImportContext) -> PageResult:
@@ -396,7 +415,7 @@ def resolve_unknown_terminal_sales(ctx: ImportContext) -> PageResult:
         pending = cursor.fetchall()
         if not pending:
             return result
-        ids, terminals, states = [], [], []
+        ids, terminals, states, deducted = [], [], [], []
         sales: Counter[tuple[int, int]] = Counter()
         for tx_id, term_id, machine_item_id in pending:
             terminal_id = ctx.terminals[int(term_id)]
@@ -411,16 +430,23 @@ def resolve_unknown_terminal_sales(ctx: ImportContext) -> PageResult:
             ids.append(tx_id)
             terminals.append(terminal_id)
             states.append(state)
+            deducted.append(
+                json.dumps(ctx.plan.get(f"{terminal_id}:{machine_item_id}", []))
+                if state == D.DEDUCTED
+                else None
+            )
         result.resolved = len(ids)
         cursor.execute(
             """
             UPDATE vendista_transaction AS t
             SET terminal_id = u.terminal, deduction_state = u.state,
-                deducted_at = CASE WHEN u.state = 'deducted' THEN now() END
-            FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) AS u(id, terminal, state)
+                deducted_at = CASE WHEN u.state = 'deducted' THEN now() END,
+                deducted_items = u.items
+            FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::jsonb[])
+                AS u(id, terminal, state, items)
             WHERE t.id = u.id AND t.deduction_state = 'unknown_terminal'
             """,
-            [ids, terminals, states],
+            [ids, terminals, states, deducted],
         )
     touched = apply_sales(ctx, sales)
     result.deducted = sum(sales.values())

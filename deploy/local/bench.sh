@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make bench`: find or start PostgreSQL and Redis, then run every bench/*_bench.py in turn.
+# `make bench`: find or start PostgreSQL and Redis, then run every bench/*_bench.py in turn,
+# then the restock forecast backtest (bench/forecast_backtest.py).
 # Each prints its figures as name=value lines; a missed target makes the run fail.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -14,4 +15,7 @@ for script in bench/*_bench.py; do
   echo "== $script"
   python "$script" || status=1
 done
+# The restock forecast backtest (no database; prints name=value lines like the others).
+echo "== bench/forecast_backtest.py"
+python bench/forecast_backtest.py || status=1
 exit $status

@@ -15,6 +15,7 @@ from notifications.services import render
 from phone.bot import keyboards
 from phone.services import expenses, invites, menu, people
 from phone.services.people import Person, may, person_for_chat
+from planning.api import PickListViewSet
 from tasks_app.api import TaskViewSet
 from tenancy.api import MembershipViewSet
 from tenancy.models import Role
@@ -157,6 +158,18 @@ def my_tasks(sender: Sender) -> list[Reply]:
         markup = InlineKeyboardMarkup([[button]])
     text = menu.my_tasks_text(person.owner_id, person.user_id)
     return [Reply(sender.chat_id, text, markup, "bot_tasks")]
+
+
+def pick_list(sender: Sender) -> list[Reply]:
+    """The next visit's pick list: the newest one for today or later, else one planned now for
+    today (every active terminal, in route order)."""
+    person = person_for_chat(sender.chat_id)
+    if person is None:
+        return _welcome(sender.chat_id)
+    if not may(person, PickListViewSet, action="create"):
+        return _denied(sender.chat_id)
+    text = menu.pick_list_text(person.owner_id, user_id=person.user_id)
+    return [Reply(sender.chat_id, text, None, "bot_picklist")]
 
 
 def my_id(sender: Sender) -> list[Reply]:

@@ -98,6 +98,7 @@ async def button(update: Update, context: Context) -> None:
             "mytasks": actions.my_tasks,
             "myid": actions.my_id,
             "invite": actions.invite_menu,
+            "picklist": actions.pick_list,
         }
         replies = await sync_to_async(simple.get(verb, actions.show_menu))(sender)
     elif area == "own":
@@ -123,6 +124,9 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("tasks", _command(actions.open_tasks), filters=private))
     application.add_handler(CommandHandler("mytasks", _command(actions.my_tasks), filters=private))
     application.add_handler(CommandHandler("myid", _command(actions.my_id), filters=private))
+    application.add_handler(
+        CommandHandler("picklist", _command(actions.pick_list), filters=private)
+    )
     application.add_handler(
         CommandHandler("invite", _command(actions.invite_menu), filters=private)
     )

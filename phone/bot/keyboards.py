@@ -50,7 +50,10 @@ def staff_menu(*, may_invite: bool) -> InlineKeyboardMarkup:
             InlineKeyboardButton(_("⚠️ Low stock"), callback_data="menu:stock"),
             InlineKeyboardButton(_("📋 Open tasks"), callback_data="menu:tasks"),
         ],
-        [InlineKeyboardButton(_("🆔 My id"), callback_data="menu:myid")],
+        [
+            InlineKeyboardButton(_("🧺 Pick list"), callback_data="menu:picklist"),
+            InlineKeyboardButton(_("🆔 My id"), callback_data="menu:myid"),
+        ],
     ]
     if may_invite:
         rows[-1].append(InlineKeyboardButton(_("➕ Invite"), callback_data="menu:invite"))
@@ -64,7 +67,8 @@ def service_menu() -> InlineKeyboardMarkup:
         [
             InlineKeyboardButton(_("📋 My tasks"), callback_data="menu:mytasks"),
             InlineKeyboardButton(_("🆔 My id"), callback_data="menu:myid"),
-        ]
+        ],
+        [InlineKeyboardButton(_("🧺 Pick list"), callback_data="menu:picklist")],
     ]
     if button := open_app_button():
         rows.append([button])

@@ -1,5 +1,5 @@
 """The read-only answers of the bot's menu: finances of a period, stock below critical, open
-tasks, my tasks. Figures come from the same services as the API."""
+tasks, my tasks, the next pick list. Figures come from the same services as the API."""
 
 from __future__ import annotations
 
@@ -15,7 +15,10 @@ from core.clock import Period, moscow_today
 from inventory.models import Inventory
 from notifications.formatting import short_item_name
 from notifications.services import person_name
+from planning.models import PickList
+from planning.services import create_pick_list
 from tasks_app.models import Task, TaskStatus
+from tasks_app.services import attach_pick_list
 from vendista import finance
 
 NBSP = "\u00a0"
@@ -107,6 +110,42 @@ def stock_text(owner_id: int) -> str:
         if row.is_critical()
     ]
     return render("bot_stock", {"items": low})
+
+
+def pick_list_text(owner_id: int, *, user_id: int | None) -> str:
+    """The newest pick list for today or later (planned now for today when there is none):
+    totals with shortfalls, then what to bring per terminal."""
+    today = moscow_today()
+    found = (
+        PickList.objects.filter(owner_id=owner_id, day__gte=today).order_by("day", "-id").first()
+    )
+    if found is None:
+        found = create_pick_list(owner_id, today, user_id=user_id)
+        attach_pick_list(found.pk)
+    stops: dict[str, list[dict[str, str]]] = {}
+    for line in found.lines.select_related("terminal").order_by("position", "item_name"):
+        stops.setdefault(str(line.terminal), []).append(
+            {"name": short_item_name(line.item_name), "quantity": _quantity(line.quantity)}
+        )
+    totals = [
+        {
+            "name": short_item_name(row["item_name"]),
+            "quantity": _quantity(Decimal(row["quantity"])),
+            "shortfall": _quantity(Decimal(row["shortfall"]))
+            if Decimal(row["shortfall"]) > 0
+            else "",
+        }
+        for row in found.totals
+    ]
+    return render(
+        "bot_picklist",
+        {
+            "pick_list": found,
+            "day": found.day.strftime("%d.%m.%Y"),
+            "stops": stops,
+            "totals": totals,
+        },
+    )
 
 
 def _task_lines(tasks: list[Task], owner_id: int, *, with_assignee: bool) -> list[dict[str, str]]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from core import clock
 from core.clock import MOSCOW
+from sandboxes.vendista.seasons import demand_factor, outage_days
 
 DEMO_LOGIN = "demo-vendista"
 DEMO_PASSWORD = "demo-vendista-2026"  # noqa: S105 - a public demo credential
@@ -363,6 +364,7 @@ def generate_account(
     unpaid: bool = False,
     live: bool = False,
     first_id: int = FIRST_TRANSACTION_ID,
+    seasonal: bool = False,
 ) -> SandboxAccount:
     """A realistic account from `random.Random(seed)`: same arguments, same data.
     (Vendista's transaction ids are global: give accounts served together distinct `first_id`s.)
@@ -373,6 +375,8 @@ def generate_account(
     `reverse_id` is set, and a separate refund row whose `reverse_id` names the sale.
     The last terminal (of two or more) is offline and has no sales after it went silent.
     `end` defaults to today (Moscow); the window is `days` long unless both ends are given.
+    `seasonal` follows the weekday, seasonal and holiday patterns of `seasons` (and its whole-day
+    outages) instead of the plain "fewer at weekends".
     """
     if terminals < 1 or machine_items < 1 or days < 1 or per_day < 0:
         raise ValueError("terminals, machine_items and days must be positive")
@@ -383,6 +387,7 @@ def generate_account(
     prices = {k: rng.randrange(8_000, 25_001, 500) for k in range(1, machine_items + 1)}
     item_weights = [rng.uniform(0.3, 3.0) for _ in prices]
     cards = _card_pool(rng, 120)
+    outages = outage_days(seed, [t.id for t in terms], first_day, last_day) if seasonal else {}
 
     # (time, order, kind, payload): sales, refund rows and the hidden reversing operations of
     # flag-shaped reversals all take ids in time order, as Vendista's global ids do.
@@ -390,7 +395,7 @@ def generate_account(
     sales: list[SandboxTransaction] = []
     day = first_day
     while day <= last_day:
-        factor = 0.6 if day.weekday() >= 5 else 1.0
+        factor = demand_factor(day) if seasonal else (0.6 if day.weekday() >= 5 else 1.0)
         count = max(0, round(per_day * factor * rng.uniform(0.8, 1.2)))
         midnight = datetime.combine(day, datetime.min.time())
         hours = rng.choices(range(len(_HOUR_WEIGHTS)), weights=_HOUR_WEIGHTS, k=count)
@@ -404,6 +409,8 @@ def generate_account(
             terminal = rng.choices(terms, weights=term_weights)[0]
             if not terminal.online and moment > terminal.last_online_time:
                 terminal = next((t for t in terms if t.online), terminal)
+            if day in outages.get(terminal.id, ()):
+                continue  # the terminal is offline all day: its customers go elsewhere
             item = _random_sale(rng, terminal, moment, prices, item_weights, cards)
             sales.append(item)
             events.append((moment, len(events), "row", item))

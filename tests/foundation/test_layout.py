@@ -4,8 +4,8 @@ Layers, top to bottom: `config` wires things; the domain apps; `notifications`, 
 `audit` (each may use the ones after it); `core`, which imports no project package. Between
 domain apps, models are shared freely and the surface (api, admin, urls, views, tasks,
 commands, demo, app configs) may compose any app's services, but one app's services use another
-app's services only downwards: phone → vendista → tasks_app → inventory, reports → payments →
-kiosk.
+app's services only downwards: phone → vendista → tasks_app → planning → inventory, reports →
+payments → kiosk.
 `sandboxes` stand outside the product: they use `core` only, and only the demo seeding uses
 them. No import circle anywhere, lazy imports included.
 """
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CORE = "core"
 FOUNDATION = ("core", "audit", "tenancy", "notifications")  # bottom first
 DOMAIN_ORDERS = (
-    ("inventory", "tasks_app", "vendista", "phone"),  # bottom first
+    ("inventory", "planning", "tasks_app", "vendista", "phone"),  # bottom first
     ("kiosk", "payments", "reports"),
 )
 DOMAIN = tuple(app for order in DOMAIN_ORDERS for app in order)

@@ -1,5 +1,6 @@
 """A coffee-point owner with a bit of everything the staff API shows: terminals, stock in every
-place, recipes, an owner preset, sales (one needing a recipe), tasks and change-log rows."""
+place, recipes, an owner preset, sales (one needing a recipe), tasks, change-log rows, and the
+planning rows: settings, forecasts, a pick list and a stock audit."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ from typing import Any
 from django.db.models import F
 from django.utils import timezone
 
+from core.clock import moscow_today
 from inventory.models import ChangeSource, Inventory, InventoryChange, Location, RecipePreset
 from inventory.services import create_default_containers, save_recipe
+from planning.models import PlanningSettings, StockAudit
+from planning.services import create_pick_list, record_audit, refresh_forecasts
 from tasks_app.models import Task, TaskStatus, TaskType, TerminalAssignment
 from tenancy.models import Owner
 from vendista.models import DeductionState, Expense, Terminal, Transaction
@@ -127,6 +131,22 @@ def seed_shop(owner: Owner, *, marker: str, assignee: Any = None) -> Shop:
             owner=owner, amount=Decimal("1500.00"), comment=f"{marker} аренда", spent_at=now
         )
     ]
+    # Planning: settings, forecasts of every machine container, a pick list, an audit.
+    PlanningSettings.objects.create(owner=owner, visit_interval_days=5)
+    refresh_forecasts(owner.pk)
+    pick_list = create_pick_list(owner.pk, moscow_today(), user_id=None)
+    coffee = Inventory.objects.get(
+        owner=owner, terminal=terminals[0], location=Location.MACHINE, item_name="Кофе"
+    )
+    # Measured as the books say: no variance, so the stock and the change log stay as seeded.
+    audit: StockAudit = record_audit(
+        owner.pk,
+        coffee.pk,
+        coffee.current_stock,
+        method="eye",
+        user_id=None,
+        comment=f"{marker} замер",
+    )
     return Shop(
         owner=owner,
         terminals=terminals,
@@ -138,5 +158,7 @@ def seed_shop(owner: Owner, *, marker: str, assignee: Any = None) -> Shop:
             "tasks": tasks,
             "changes": [change],
             "expenses": expenses,
+            "pick_lists": [pick_list],
+            "audits": [audit],
         },
     )

@@ -9,12 +9,16 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db.models import F
 from django.test import Client
 from django.utils import timezone
 
 from core.clock import moscow_today
+from inventory.models import Inventory, Location
+from inventory.services import create_default_containers
 from notifications.models import TelegramChat
 from phone.models import BotInvite
+from planning.models import PickList
 from tenancy.models import Membership, Owner, Role
 from tests.helpers.telegram import chat_of, make_person, make_terminal, unique_chat_id
 from tests.helpers.tenancy import make_tenant
@@ -126,7 +130,12 @@ def test_service_staff_are_refused_finances_and_expenses_and_strangers_only_welc
     run_bot_once()
 
     menu, *refusals = [m for m in bot.sent_to(chat_id)]
-    assert set(buttons(menu)) == {"📋 Мои задачи", "🆔 Мой ID", "📱 Открыть приложение"}
+    assert set(buttons(menu)) == {
+        "📋 Мои задачи",
+        "🆔 Мой ID",
+        "🧺 Лист комплектации",
+        "📱 Открыть приложение",
+    }
     assert len(refusals) == 3
     assert all("недоступно для вашей роли" in m.text for m in refusals)
     assert not Expense.objects.exists()
@@ -264,3 +273,29 @@ def test_an_edited_expense_message_records_nothing_more(bot, settings) -> None:
         HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN="s",
     )
     assert Expense.objects.get().amount == Decimal("700")
+
+
+def test_picklist_plans_the_visit_and_lists_what_to_bring(bot) -> None:
+    owner = Owner.objects.create(name="Кофейня")
+    worker = make_person(owner, Role.SERVICE)
+    chat_id = int(chat_of(worker))
+    terminal = make_terminal(owner, "ТЦ Галерея")
+    create_default_containers(owner.pk, [terminal.pk])
+    Inventory.objects.filter(terminal=terminal).update(current_stock=F("max_stock"))
+    coffee = Inventory.objects.get(terminal=terminal, location=Location.MACHINE, item_name="Кофе")
+    assert coffee.max_stock is not None
+    coffee.current_stock = coffee.max_stock - 400  # no history: nothing used until the visit
+    coffee.save()
+
+    bot.inject_update(chat_id=chat_id, text="/picklist")
+    bot.inject_callback(chat_id=chat_id, data="menu:picklist")
+    run_bot_once()
+
+    first, second = bot.sent_to(chat_id)
+    (pick_list,) = PickList.objects.filter(owner=owner)  # the button shows the same list
+    assert pick_list.day == moscow_today()
+    for message in (first, second):
+        assert f"Лист комплектации на {moscow_today():%d.%m.%Y}" in message.text
+        assert "ТЦ Галерея" in message.text
+        assert "Кофе — привезти 400" in message.text
+        assert "не хватает 400" in message.text  # the warehouse has no coffee

@@ -40,7 +40,9 @@ pytestmark = pytest.mark.django_db
 MARKER = "ЖЕРТВА-7f3a"
 REFUSED = {401, 403, 404}
 # Keys of request examples that carry ids of the caller's own objects.
-TERMINAL_KEYS = {"terminal", "source_terminal", "destinations", "destination_terminals"}
+TERMINAL_KEYS = {"terminal", "source_terminal", "destinations", "destination_terminals", "route"}
+# Keys that carry ids of machine containers.
+CONTAINER_KEYS = {"inventory"}
 USER_KEYS = {"assignee", "restock_assignee"}
 # Rows the victim's data may gain from someone else's request: none. Audit and delivery logs
 # record attempts and are not the victim's data.
@@ -134,6 +136,8 @@ class Victim:
                     result[key] = [terminal] if isinstance(value, list) else terminal
                 elif key in USER_KEYS:
                     result[key] = self.service.user.pk
+                elif key in CONTAINER_KEYS:
+                    result[key] = self.shop.objects["audits"][0].inventory_id
                 else:
                     result[key] = self.with_my_ids(value)
             return result
@@ -271,6 +275,10 @@ SERVICE_MAY_NOT = {
     # The bot's alert settings (owners and admins hear the alerts).
     "GET /api/alert-settings/",
     "PATCH /api/alert-settings/",
+    # Planning: service staff read forecasts and settings, plan pick lists and record audits;
+    # the settings and the shrinkage report (people's losses) are for owners and admins.
+    "PATCH /api/planning-settings/",
+    "GET /api/stock-audits/shrinkage/",
 }
 
 

@@ -17,6 +17,8 @@ from core.clock import MOSCOW
 from inventory.models import ChangeSource, Inventory, InventoryChange, Location, Recipe
 from inventory.services import create_default_containers
 from notifications.models import Delivery
+from planning.models import Forecast
+from planning.services import forecast_containers
 from sandboxes.vendista import generate_account
 from tasks_app.models import Task, TaskStatus
 from tasks_app.services import evaluate_restock
@@ -133,6 +135,84 @@ def test_a_reversal_restores_the_sale_once(sandbox, shop, owner, shape):
     assert (
         InventoryChange.objects.filter(owner=owner, source=ChangeSource.SALE_REVERSAL).count() == 3
     )
+
+
+@pytest.mark.parametrize("shape", ["flag", "refund_row"])
+def test_a_refund_after_a_recipe_change_restores_what_the_sale_deducted(
+    sandbox, shop, owner, shape
+):
+    import_window(owner, FIRST_DAY, LAST_DAY)
+    sale = Transaction.objects.filter(
+        owner=owner, deduction_state="deducted", machine_item_id=3
+    ).first()
+    assert sale is not None
+    terminal_id = sale.terminal_id
+    assert terminal_id is not None and sale.deducted_items is not None
+    rows = dict(
+        Inventory.objects.filter(
+            owner=owner, terminal_id=terminal_id, location=Location.MACHINE
+        ).values_list("item_name", "id")
+    )
+    recorded = {item["inventory_id"]: item["quantity"] for item in sale.deducted_items}
+    assert recorded == {rows[name]: f"{qty:.3f}" for name, qty in recipe_for(3).items()}
+    # The recipe changes after the sale: 3 g of coffee becomes 30 g, the cup is dropped.
+    recipe = Recipe.objects.get(terminal_id=terminal_id, machine_item_id=3)
+    recipe.items.filter(item_name="Стаканы").delete()
+    recipe.items.filter(item_name="Кофе").update(quantity=Decimal(30))
+    stock = machine_stock(owner)
+
+    refund_time = sale.time.astimezone(MOSCOW).replace(tzinfo=None) + timedelta(minutes=1)
+    sandbox.reverse(sale.id, shape=shape, login=shop.login, at=refund_time)
+    first = import_window(owner, FIRST_DAY, LAST_DAY)
+    second = import_window(owner, FIRST_DAY, LAST_DAY)
+
+    assert (first.restored, second.restored) == (1, 0)
+    after = machine_stock(owner)
+    assert {key: after[key] - stock[key] for key in stock if after[key] != stock[key]} == {
+        (sale.terminal_id, "Кофе"): Decimal(3),
+        (sale.terminal_id, "Вода"): Decimal(100),
+        (sale.terminal_id, "Стаканы"): Decimal(1),
+    }
+
+
+def test_a_refund_of_a_sale_deducted_before_recording_goes_by_the_recipe(sandbox, shop, owner):
+    import_window(owner, FIRST_DAY, LAST_DAY)
+    sale = Transaction.objects.filter(
+        owner=owner, deduction_state="deducted", machine_item_id=2
+    ).first()
+    assert sale is not None
+    Transaction.objects.filter(pk=sale.pk).update(deducted_items=None)
+    stock = machine_stock(owner)
+
+    refund_time = sale.time.astimezone(MOSCOW).replace(tzinfo=None) + timedelta(minutes=1)
+    sandbox.reverse(sale.id, shape="flag", login=shop.login, at=refund_time)
+    assert import_window(owner, FIRST_DAY, LAST_DAY).restored == 1
+
+    after = machine_stock(owner)
+    assert {key: after[key] - stock[key] for key in stock if after[key] != stock[key]} == {
+        (sale.terminal_id, name): quantity for name, quantity in recipe_for(2).items()
+    }
+
+
+def test_an_import_refreshes_the_forecast_of_every_machine_container(sandbox, shop, owner):
+    import_window(owner, FIRST_DAY, LAST_DAY)
+
+    containers = Inventory.objects.filter(
+        owner=owner, location=Location.MACHINE, terminal__is_active=True
+    )
+    forecasts = Forecast.objects.filter(owner=owner)
+    assert set(forecasts.values_list("inventory_id", flat=True)) == set(
+        containers.values_list("id", flat=True)
+    )
+    # Forecast as of the day after the window, its coffee use is what the window's sales took
+    # (three online days, the same recipes on every terminal).
+    use = expected_use(shop, owner, FIRST_DAY, LAST_DAY)
+    as_of = forecast_containers(owner.pk, today=LAST_DAY + timedelta(days=1))
+    coffee = {f.terminal_id: f for f in as_of.values() if f.item_name == "Кофе"}
+    for (terminal_id, name), quantity in use.items():
+        if name == "Кофе":
+            assert coffee[terminal_id].days_of_history >= 1
+            assert coffee[terminal_id].daily_use > 0 and quantity > 0
 
 
 def test_a_sale_whose_refund_was_stored_first_is_never_deducted(sandbox, shop, owner):
@@ -385,6 +465,10 @@ def test_unknown_terminal_sales_are_kept_and_deducted_once_the_terminal_is_synce
     sync(owner)
 
     assert not waiting.exists()
+    resolved = Transaction.objects.filter(
+        owner=owner, terminal=terminal, deduction_state="deducted"
+    )
+    assert resolved.exists() and not resolved.filter(deducted_items__isnull=True).exists()
     use = used_since(before, machine_stock(owner))
     expected = {
         key: value

@@ -4,6 +4,7 @@ goes, until it succeeds, fails, or goes back to the queue on a transient error."
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -19,6 +20,8 @@ from django.utils import timezone
 
 from core.clock import MOSCOW, moscow_midnight
 from core.jobs import enqueue_on_commit
+from planning.services import refresh_forecasts
+from tasks_app.services import open_early_restock_tasks
 from vendista import notices
 from vendista.client import (
     Pager,
@@ -42,6 +45,8 @@ from vendista.models import (
 from vendista.pipeline import ImportContext, PageResult, process_page
 from vendista.services import accounts, lease, sync
 from vendista.services.lock import LeaseLost, OwnerBusy, owner_lock
+
+logger = logging.getLogger(__name__)
 
 # PostgreSQL went away under a statement (crash, restart), through Django or psycopg directly.
 DATABASE_GONE = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
@@ -385,6 +390,19 @@ def _import(
     VendistaAccount.objects.filter(owner_id=run.owner_id).update(
         last_successful_import_at=timezone.now()
     )
+    after_import(run.owner_id, run.mode)
+
+
+def after_import(owner_id: int, mode: str) -> None:
+    """Recompute the owner's forecasts (one history query) and, after a regular import, open
+    the early restock tasks they call for. Never fails the import that already succeeded: the
+    next import recomputes. Safe to re-run."""
+    try:
+        refresh_forecasts(owner_id)
+        if mode == ImportMode.REGULAR:
+            open_early_restock_tasks(owner_id)
+    except Exception:
+        logger.exception("forecast refresh after the import of owner %s failed", owner_id)
 
 
 RUN_COUNTERS = (

@@ -66,6 +66,10 @@
   }
 
   function toBring(task) {
+    // A task kitted by a pick list brings what the list says; else what is missing now.
+    if ((task.bring || []).length) {
+      return task.bring.map((b) => ({ name: b.item_name, amount: Number(b.quantity) }));
+    }
     return (task.ingredients || [])
       .filter((i) => i.critical && Number(i.max_stock) > Number(i.current_stock))
       .map((i) => ({ name: i.name, amount: Number(i.max_stock) - Number(i.current_stock) }));
@@ -167,7 +171,10 @@
       input.inputMode = "decimal";
       input.id = id;
       input.dataset.item = ing.name;
-      input.value = number(ing.max_stock);
+      const planned = (task.bring || []).find((b) => b.item_name === ing.name);
+      input.value = planned
+        ? number(Math.min(Number(ing.max_stock), Number(ing.current_stock) + Number(planned.quantity)))
+        : number(ing.max_stock);
       amounts.append(field, input);
     });
     $("complete").dataset.taskId = String(task.id);
