@@ -9,18 +9,27 @@ from typing import Any
 
 EXACT = ("transactions", "payments", "reports")
 COUNTED = ("tasks", "sessions", "psp_refunds", "email", "sms", "telegram")
+# Channels whose providers take no idempotency key for a send (README: "at most one more copy"):
+# a worker killed after the provider accepted a message and before it was recorded sends it once
+# more. Such a copy is allowed once per interrupted attempt of that delivery (its `attempts`
+# beyond the first, `_retried_sends` in the snapshot) and counted apart; any other extra copy is
+# a duplicate.
+AT_MOST_ONCE_MORE = ("email", "sms", "telegram")
 
 
 @dataclass
 class Verdict:
     lost: int = 0
     duplicated: int = 0
+    repeated: int = 0
     lines: list[tuple[str, str]] = field(default_factory=list)
     per_category: Counter[str] = field(default_factory=Counter)
 
     def add(self, category: str, what: str, text: str, count: int = 1) -> None:
         if what == "lost":
             self.lost += count
+        elif what == "repeated":
+            self.repeated += count
         else:
             self.duplicated += count
         self.per_category[f"{category}.{what}"] += count
@@ -46,6 +55,7 @@ def compare(control: dict[str, Any], chaos: dict[str, Any]) -> Verdict:
             verdict.add("stock", "duplicated", f"{key} is {got_q}, want {want_q} (deducted again)")
         elif got_q > want_q:
             verdict.add("stock", "lost", f"{key} is {got_q}, want {want_q} (deduction missing)")
+    retried: Counter[str] = Counter(chaos.get("_retried_sends", {}))
     for category in COUNTED:
         want_c, got_c = Counter(control[category]), Counter(chaos[category])
         for key in want_c.keys() | got_c.keys():
@@ -56,12 +66,14 @@ def compare(control: dict[str, Any], chaos: dict[str, Any]) -> Verdict:
                     category, "lost", f"{short!r} ×{want_c[key]} want, ×{got_c[key]} got", -diff
                 )
             elif diff > 0:
-                verdict.add(
-                    category,
-                    "duplicated",
-                    f"{short!r} ×{want_c[key]} want, ×{got_c[key]} got",
-                    diff,
-                )
+                text = f"{short!r} ×{want_c[key]} want, ×{got_c[key]} got"
+                allowed = retried[f"{category}|{key}"] if category in AT_MOST_ONCE_MORE else 0
+                if min(diff, allowed):
+                    verdict.add(
+                        category, "repeated", text + " (a send interrupted)", min(diff, allowed)
+                    )
+                if diff > allowed:
+                    verdict.add(category, "duplicated", text, diff - allowed)
     for key, count in chaos["digest_coverage"].items():
         if count == 0:
             verdict.add(

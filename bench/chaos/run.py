@@ -293,6 +293,10 @@ def report(options: argparse.Namespace, control: dict[str, Any], chaos: dict[str
     if max_recovery > options.max_recovery:
         ok = False
     ok = ok and verdict.lost == 0 and verdict.duplicated == 0
+    say(
+        f"repeated sends (allowed: one more copy per interrupted send on a channel without "
+        f"idempotency keys, see README): {verdict.repeated}"
+    )
     print(
         f"chaos: faults={len(applied)} lost={verdict.lost} duplicated={verdict.duplicated} "
         f"max_recovery_s={max_recovery:.1f}",

@@ -463,6 +463,18 @@ def snapshot(control_url: str) -> dict[str, Any]:
         + ",".join(sorted(sent.get(str(r.pk), [])))
         for r in Report.objects.all()
     }
+    # Sends attempted more than once (a worker died mid-send, or the result was not recorded):
+    # each may have reached the provider once more (compare.AT_MOST_ONCE_MORE).
+    retried: Counter[str] = Counter()
+    for d in Delivery.objects.filter(status="sent", attempts__gt=1):
+        key = {
+            "email": d.recipient,
+            "sms": d.recipient.removeprefix("+"),
+            "telegram": f"{d.recipient}: {d.text}",
+        }.get(d.channel)
+        if key is not None:
+            retried[f"{d.channel}|{key}"] += d.attempts - 1
+    state["_retried_sends"] = dict(retried)
     log = requests.get(control_url + "/log", timeout=10).json()
     state["psp_refunds"] = Counter(payment_keys.get(r["payment_id"], "?") for r in log["refunds"])
     state["email"] = Counter(m["to"] for m in log["email"])

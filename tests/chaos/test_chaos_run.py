@@ -93,6 +93,33 @@ def test_comparison_counts_each_lost_and_duplicated_unit() -> None:
     assert (verdict.lost, verdict.duplicated) == (3, 4)
 
 
+def test_an_extra_copy_is_allowed_only_once_per_interrupted_send() -> None:
+    """The README's promise for channels without idempotency keys: a send interrupted after the
+    provider accepted it costs at most one more copy. An extra copy of a delivery that was
+    attempted twice is counted as repeated; a copy beyond that, or of a delivery sent at its
+    first attempt, is a duplicate."""
+    retried = {"email|c1@example.com": 1, "sms|+79160000001": 1}
+    verdict = compare(
+        _state(),
+        _state(
+            email=Counter({"c1@example.com": 2}),  # one interrupted send: allowed
+            sms=Counter({"+79160000001": 3}),  # one interrupted send, two extra copies
+            telegram=Counter({"7001: new task": 2}),  # never interrupted
+            _retried_sends=retried,
+        ),
+    )
+    assert verdict.per_category == {
+        "email.repeated": 1,
+        "sms.repeated": 1,
+        "sms.duplicated": 1,
+        "telegram.duplicated": 1,
+    }
+    assert (verdict.lost, verdict.duplicated, verdict.repeated) == (0, 2, 2)
+    # The same extra copies with no retried send behind them are all duplicates.
+    plain = compare(_state(), _state(email=Counter({"c1@example.com": 2})))
+    assert (plain.duplicated, plain.repeated) == (1, 0)
+
+
 def _short_run(per_kind: int) -> tuple[subprocess.CompletedProcess[str], list[str], re.Match[str]]:
     """The short seeded run: a small workload, `per_kind` faults of every kind."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
