@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -167,9 +168,10 @@ def main() -> None:
         # Alternating rounds, the best of each: a burst of other work on the machine during one
         # round cannot pass for a difference between the two.
         bares, statuses = [], []
+        each = max(1, math.ceil(args.seconds / args.rounds))  # wrk takes whole seconds
         for _ in range(args.rounds):
-            bares.append(wrk(bare_url, token, args.seconds / args.rounds, args.connections))
-            statuses.append(wrk(status_url, token, args.seconds / args.rounds, args.connections))
+            bares.append(wrk(bare_url, token, each, args.connections))
+            statuses.append(wrk(status_url, token, each, args.connections))
         bare = max(bares, key=lambda result: result["rps"])
         status = max(statuses, key=lambda result: result["rps"])
         polled = open_loop(status_url, token, args.rate, args.seconds)

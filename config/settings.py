@@ -122,6 +122,10 @@ DATABASES = {
         "CONN_HEALTH_CHECKS": True,
     }
 }
+# Hot reads (core.db.prepared) are prepared on the server once per connection; off for a pooler
+# that cannot keep prepared statements (PgBouncer in transaction mode before 1.21).
+if env_bool("DB_PREPARED_STATEMENTS", True):
+    DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_redis_url("REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.models import ActorKind
 from audit.services import SYSTEM, Actor
+from core.db import prepared
 from core.jobs import enqueue
 from kiosk.models import Kiosk, Session, SessionStatus
 from payments import metrics
@@ -170,9 +171,7 @@ _STATUS_COLUMNS = ("id", "status", "amount", "currency", "qr_code_data", "expire
 def status_row(intent_id: Any, *, kiosk_id: int) -> dict[str, Any] | None:
     """The status document of one of the kiosk's intents: the poll a kiosk makes every second
     or two, so one statement on two primary keys with no ORM query building."""
-    with connection.cursor() as cursor:
-        cursor.execute(_STATUS_SQL, [str(intent_id), kiosk_id])
-        row = cursor.fetchone()
+    row = prepared.fetch_one(_STATUS_SQL, [str(intent_id), kiosk_id])
     return dict(zip(_STATUS_COLUMNS, row, strict=True)) if row else None
 
 

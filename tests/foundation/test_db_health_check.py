@@ -1,4 +1,4 @@
-"""The database health check (core.db.postgresql): free for a live idle connection, and a
+"""The database backend (core.db): a health check free for a live idle connection, a
 connection whose server side is gone is found unusable before a request uses it."""
 
 from __future__ import annotations
@@ -52,3 +52,19 @@ def test_a_terminated_backend_is_unusable_and_the_next_request_reconnects() -> N
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         assert cursor.fetchone()[0] != pid
+
+
+def test_a_hot_read_is_prepared_once_per_connection() -> None:
+    """core.db.prepared: the statement is parsed and planned on the server once, then reused."""
+    from core.db.prepared import fetch_one
+
+    sql = "SELECT %s::int + 1 /* vk-prepared-marker */"
+    assert fetch_one(sql, [1]) == (2,)
+    assert fetch_one(sql, [41]) == (42,)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%vk-prepared-marker%"],
+        )
+        assert cursor.fetchone()[0] == 1
+    assert fetch_one("SELECT 1 WHERE false", []) is None
