@@ -3,7 +3,9 @@
 Django's psycopg backend binds parameters on the client, so PostgreSQL parses and plans the
 query text on every call; for the kiosk's status poll that planning cost the server more than
 the read itself. `fetch_one` sends the statement with server-side parameters and psycopg's
-`prepare=True`: prepared on a connection's first use, then only bound and executed.
+`prepare=True`: prepared on a connection's first use, then only bound and executed — when
+`DB_PREPARED_STATEMENTS` is on (Django turns psycopg's prepared statements off by default);
+otherwise the statement is sent with server-side parameters, unprepared.
 """
 
 from __future__ import annotations

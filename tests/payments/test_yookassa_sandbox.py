@@ -272,7 +272,10 @@ def test_a_late_success_released_at_the_psp_but_not_recorded_is_recorded_once(
     notice = notification("payment.waiting_for_capture", sandbox.public(payment_id))
     assert _webhook(Client(), notice).status_code == 200
     event = WebhookEvent.objects.get()
-    assert process_webhook_event.apply(kwargs={"event_id": event.pk}).get() == "refunded"
+    outcome = process_webhook_event.apply(kwargs={"event_id": event.pk}).get()
+    # A worker of the suite may take the queued copy first: either way it is applied once.
+    assert outcome in ("refunded", "duplicate")
+    assert WebhookEvent.objects.filter(pk=event.pk, applied=True).exists()
     row.refresh_from_db()
     assert (row.status, row.refund_status) == ("canceled", "succeeded")
     assert poll_intents()["changed"] == 0
