@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import shutil
 import sys
 import threading
@@ -131,7 +130,7 @@ def one_run(
         options.seed, options.owners, options.days, options.per_day, options.sessions, options.span
     )
     workload.seed_sandbox(plan, f"http://127.0.0.1:{stack.vendista_port}")
-    os.environ.update(stack.env())
+    stack.adopt_env()
     seeded = workload.seed_database(plan, f"http://127.0.0.1:{stack.vendista_port}")
     stack.start_app()
     stack.supervise()
@@ -227,10 +226,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         stack.start_infra()
         stack.define_processes()
-        os.environ.update(stack.env())
+        stack.adopt_env()
         import django
 
         django.setup()
+        from django.conf import settings
+
+        if stack.redis_url != settings.CELERY_BROKER_URL:  # what the harness queues must arrive
+            raise SystemExit(f"harness broker {settings.CELERY_BROKER_URL} is not the stack's")
         started = time.monotonic()
         control = one_run(stack, options, chaos=False, first=True)
         say(f"control run done in {time.monotonic() - started:.0f}s")

@@ -31,6 +31,8 @@ VENV_BIN = Path(sys.executable).parent
 DATABASE = "vk_chaos_run"
 TEMPLATE = "vk_chaos_template"
 QUEUES = ("imports", "notifications", "reports", "default")
+# The caller's settings that would point the stack's processes (or the harness) elsewhere.
+FOREIGN_ENV = ("DATABASE_URL", "REDIS_", "PROMETHEUS_MULTIPROC")
 
 
 def free_port() -> int:
@@ -145,11 +147,7 @@ class Stack:
     # --- Environment ---------------------------------------------------------------------------
 
     def env(self) -> dict[str, str]:
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("DATABASE_URL", "REDIS_", "PROMETHEUS_MULTIPROC"))
-        }
+        env = {key: value for key, value in os.environ.items() if not key.startswith(FOREIGN_ENV)}
         env.update(
             PATH=f"{VENV_BIN}:{env.get('PATH', '')}",
             PYTHONPATH=str(ROOT),
@@ -215,6 +213,14 @@ class Stack:
                 YOOKASSA_API_URL=self.urls["yookassa"],
             )
         return env
+
+    def adopt_env(self) -> None:
+        """Make this (the harness's) process see the stack as its children do: what it queues
+        must reach the stack's Redis. An inherited `REDIS_DB` (pytest sets 15) would otherwise
+        send the harness's tasks to a database no worker of the stack reads."""
+        for key in [key for key in os.environ if key.startswith(FOREIGN_ENV)]:
+            del os.environ[key]
+        os.environ.update(self.env())
 
     # --- Processes -----------------------------------------------------------------------------
 

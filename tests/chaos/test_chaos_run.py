@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -48,6 +49,25 @@ def test_print_schedule_is_reproducible_from_the_command_line() -> None:
         return "\n".join(line.split("] ", 1)[1] for line in result.stdout.splitlines())
 
     assert printed(5) == printed(5) != printed(6)
+
+
+def test_the_harness_queues_to_the_stacks_redis_whatever_the_caller_set(tmp_path: Path) -> None:
+    """pytest sets REDIS_DB=15: the stack's processes never saw it, but the harness kept it, so
+    the digest it asked for went to a Redis database no worker of the stack reads (the short run
+    lost every stock digest). The harness's process must see the stack exactly as its children."""
+    from bench.chaos.stack import Stack
+
+    with mock.patch.dict(
+        os.environ, {"REDIS_DB": "15", "REDIS_URL": "redis://elsewhere:1/3", "DATABASE_URL": "x"}
+    ):
+        stack = Stack(tmp_path, lock_ttl=8, log=print)
+        stack.adopt_env()
+        assert "REDIS_DB" not in os.environ
+        assert (os.environ["REDIS_URL"], os.environ["DATABASE_URL"]) == (
+            stack.redis_url,
+            stack.database_url,
+        )
+        assert [key for key in os.environ if key.startswith("REDIS_")] == ["REDIS_URL"]
 
 
 def _state(**changes: object) -> dict[str, object]:
