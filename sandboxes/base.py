@@ -34,6 +34,16 @@ def json_response(status: int, payload: Any, headers: dict[str, str] | None = No
     return Response(status, body, headers=headers or {})
 
 
+# The peer address of the request being served, per handler thread: a sandbox may record which
+# host sent a request (several worker hosts share one sandbox in tests/scaleout).
+_serving = threading.local()
+
+
+def current_client() -> str:
+    """The IP address of the client whose request this thread is serving ("" outside one)."""
+    return str(getattr(_serving, "client", ""))
+
+
 def text_response(status: int, text: str, headers: dict[str, str] | None = None) -> Response:
     body = text.encode()
     return Response(status, body, content_type="text/plain; charset=utf-8", headers=headers or {})
@@ -114,6 +124,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
         server = cast(SandboxHTTPServer, self.server)
+        _serving.client = str(self.client_address[0])
         try:
             response = server.dispatcher.dispatch(method, self.path, body, dict(self.headers))
         except Exception:

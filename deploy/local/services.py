@@ -203,7 +203,12 @@ def pg_private_dir(port: int) -> Path:
     return fallback
 
 
-def start_private_postgres(target: PgTarget) -> None:
+def start_private_postgres(
+    target: PgTarget, *, also_listen: str = "", clients: str = "", options: str = ""
+) -> None:
+    """A private cluster on 127.0.0.1:`target.port`. `also_listen` adds an address to listen on
+    and `clients` a network (CIDR) whose connections are trusted — for worker hosts that reach
+    it over a link (tests/scaleout); `options` are extra `-c name=value` server settings."""
     bindir = pg_bindir()
     datadir = pg_private_dir(target.port)
     if is_root():
@@ -216,10 +221,17 @@ def start_private_postgres(target: PgTarget) -> None:
         say(f"initialising a private PostgreSQL cluster in {datadir}")
         initdb = [str(bindir / "initdb"), "-D", str(datadir), "-U", target.user, "--auth=trust"]
         as_postgres([*initdb, "-E", "UTF8", "--no-locale"]).check_returncode()
-    say(f"starting private PostgreSQL on 127.0.0.1:{target.port}")
-    options = f"-p {target.port} -k {datadir} -c listen_addresses=127.0.0.1"
+    if clients:
+        hba = datadir / "pg_hba.conf"
+        line = f"host all all {clients} trust"
+        if line not in hba.read_text().splitlines():
+            with hba.open("a") as conf:  # root, or the cluster's own user
+                conf.write(line + "\n")
+    listen = ",".join(["127.0.0.1", *([also_listen] if also_listen else [])])
+    say(f"starting private PostgreSQL on {listen}:{target.port}")
+    server_options = f"-p {target.port} -k {datadir} -c listen_addresses={listen} {options}"
     log = str(datadir / "server.log")
-    pg_ctl = [str(bindir / "pg_ctl"), "-D", str(datadir), "-l", log, "-o", options]
+    pg_ctl = [str(bindir / "pg_ctl"), "-D", str(datadir), "-l", log, "-o", server_options]
     as_postgres([*pg_ctl, "-w", "-t", "60", "start"]).check_returncode()
     (VAR / f"postgres-{target.port}.started").write_text(str(datadir))
 
@@ -279,7 +291,8 @@ REDIS_BROKER_ARGS = (
 )
 
 
-def start_private_redis(port: int) -> None:
+def start_private_redis(port: int, *, also_bind: str = "") -> None:
+    """A private Redis on 127.0.0.1:`port` (and on `also_bind`, for hosts over a link)."""
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
     if not Path(binary).exists():
         apt_install("redis-server", "Redis (redis-server)")
@@ -294,6 +307,9 @@ def start_private_redis(port: int) -> None:
             str(port),
             "--bind",
             "127.0.0.1",
+            *([also_bind] if also_bind else []),
+            # Reached over a private link without a password (protected mode would refuse it).
+            *(["--protected-mode", "no"] if also_bind else []),
             "--daemonize",
             "yes",
             "--pidfile",

@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple, cast
 from urllib.parse import parse_qsl, urlsplit
 
-from sandboxes.base import Response, ServedSandbox, json_response
+from sandboxes.base import Response, ServedSandbox, current_client, json_response
 from sandboxes.vendista.control import handle_control
 from sandboxes.vendista.data import (
     DEMO_LOGIN,
@@ -49,13 +49,21 @@ _SECRET_PARAMS = ("token", "password")
 
 
 class RecordedRequest(NamedTuple):
-    """One API request as the sandbox saw it; secrets in `params` are replaced by `***`."""
+    """One API request as the sandbox saw it; secrets in `params` are replaced by `***`.
+
+    `timestamp` is when its answer was ready, `started` when it arrived (both `time.time()`),
+    `login` the account it was for (by its login or its token; None for an unknown token) and
+    `client` the address it came from: enough to tell, per account, which host asked what when.
+    """
 
     path: str
     params: dict[str, str]
     token: str | None
     status: int
     timestamp: float
+    login: str | None = None
+    client: str = ""
+    started: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return self._asdict()
@@ -346,13 +354,26 @@ class VendistaSandbox(ServedSandbox):
         if path.startswith("/_sandbox"):
             return handle_control(self, method, path, dict(pairs), body)
         params = {name.lower(): value for name, value in pairs}
+        started = time.time()
         response = self._api(method, path, params)
         logged = {
             name: REDACTED if name.lower() in _SECRET_PARAMS else value for name, value in pairs
         }
+        token = params.get("token")
         with self._lock:
+            state = self._tokens.get(token) if token else None
+            login = state.login if state is not None else params.get("login")
             self._log.append(
-                RecordedRequest(path, logged, params.get("token"), response.status, time.time())
+                RecordedRequest(
+                    path,
+                    logged,
+                    token,
+                    response.status,
+                    time.time(),
+                    login,
+                    current_client(),
+                    started,
+                )
             )
         return response
 

@@ -1,0 +1,312 @@
+"""Several worker hosts in one test (marker `multihost`, root only): three network namespaces,
+each running a real Celery worker (and beat) against one PostgreSQL, one Redis and the Vendista
+sandbox in the root namespace, reached over veth links (tests/scaleout/hosts.py).
+
+What the fleet must guarantee, judged from the sandbox's request log and the final state:
+an owner's runs never overlap across hosts and Vendista's limits hold fleet-wide; a host cut off
+mid-import is taken over within the lease bound and does no duplicate work when it comes back;
+the standby beat takes over when the leader's host dies. The same checks catch the guarantees
+broken on purpose (tests/scaleout/sabotage.py, and no standby beat).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from bench.chaos.stack import wait_until
+from tests.scaleout import checks
+from tests.scaleout.hosts import FLEET_SETTINGS, SWEEP_EVERY_S, Fleet
+
+pytestmark = [pytest.mark.multihost, pytest.mark.timeout(600)]
+
+RATE_GLOBAL = float(FLEET_SETTINGS["VENDISTA_RATE_GLOBAL"])
+RATE_PER_TOKEN = float(FLEET_SETTINGS["VENDISTA_RATE_PER_TOKEN"])
+PAGE_SIZE = int(FLEET_SETTINGS["VENDISTA_PAGE_SIZE"])
+LOCK_TTL = float(FLEET_SETTINGS["VENDISTA_LOCK_TTL"])
+STALE_AFTER = max(float(FLEET_SETTINGS["VENDISTA_RUN_STALE_AFTER"]), LOCK_TTL)
+BUSY_RETRY = float(FLEET_SETTINGS["VENDISTA_BUSY_RETRY_SECONDS"])
+BEAT_TTL = float(FLEET_SETTINGS["BEAT_LEADER_TTL"])
+PASSWORD = "fleet-vendista-pw"
+# A fixed day well before any beat window (the sales' own dates; nothing here reads the clock to
+# decide an outcome).
+DAY = date.today() - timedelta(days=40)
+# How long after the last heartbeat of a cut-off host another host resumes its run at the
+# latest: the lease lapses (stale after max(VENDISTA_RUN_STALE_AFTER, VENDISTA_LOCK_TTL)), the
+# next sweep re-queues the run, a busy retry if the lock has not quite expired, plus the time to
+# hand the task to a worker and take a rate-limit token.
+TAKEOVER_BOUND_S = STALE_AFTER + SWEEP_EVERY_S + BUSY_RETRY + 3.0
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+    fleet = Fleet(Path(tmp_path_factory.mktemp("fleet")), hosts=3)
+    try:
+        fleet.start()
+        yield fleet
+    finally:
+        fleet.close()
+
+
+def plan_owner(n: int, sales: int) -> dict[str, Any]:
+    """One sandbox account: two terminals, `sales` paid drink sales on DAY (items 1-3)."""
+    terminals = [{"id": 600_000 + 10 * n + t, "comment": f"Fleet {n}.{t}"} for t in (1, 2)]
+    start = datetime(DAY.year, DAY.month, DAY.day, 8, 0, 0)
+    rows = []
+    for k in range(sales):
+        item = 1 + (k * 7) % 3
+        rows.append(
+            {
+                "id": 3_000_000_000 + 100_000 * n + k,
+                "term_id": terminals[k % 2]["id"],
+                "time": (start + timedelta(seconds=31 * k)).isoformat(),
+                "sum": 10_000 + 500 * item,
+                "result": 1,
+                "reverse_id": 0,
+                "machine_item": [{"machine_item_id": item}],
+            }
+        )
+    return {
+        "login": f"fleet-{n}",
+        "password": PASSWORD,
+        "terminals": terminals,
+        "transactions": rows,
+        "items": 3,
+    }
+
+
+def window(shift_s: int = 0) -> tuple[str, str]:
+    """DAY as a window (Moscow); `shift_s` widens it by that many seconds on both ends, which
+    makes another run's window at the sandbox without changing which sales it covers (queued
+    after the narrower one, it is not de-duplicated away: no active run covers it)."""
+    first = datetime(DAY.year, DAY.month, DAY.day, 0, 0, 0) - timedelta(seconds=shift_s)
+    last = datetime(DAY.year, DAY.month, DAY.day, 23, 59, 59) + timedelta(seconds=shift_s)
+    return f"{first.isoformat()}+03:00", f"{last.isoformat()}+03:00"
+
+
+def seed(fleet: Fleet, owners: list[dict[str, Any]]) -> dict[str, int]:
+    for owner in owners:
+        body = {k: owner[k] for k in ("login", "password", "terminals", "transactions")}
+        response = requests.post(f"{fleet.vendista_url}/_sandbox/accounts", json=body, timeout=30)
+        response.raise_for_status()
+    spec = {
+        "owners": [
+            {k: owner[k] for k in ("login", "password", "terminals", "items")} for owner in owners
+        ]
+    }
+    return dict(fleet.driver("seed", _json(spec))["owners"])
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value)
+
+
+def active_runs(fleet: Fleet) -> int:
+    with fleet.pg() as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM vendista_importrun WHERE status IN ('queued', 'running')"
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def all_sales(owners: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [sale for owner in owners for sale in owner["transactions"]]
+
+
+def import_many_owners(fleet: Fleet, *, sabotage: bool) -> tuple[list[checks.Seen], Any, Any]:
+    """Six owners, two runs each over the same sales (different windows), queued at once to a
+    worker on each of three hosts; returns the sandbox's log, the owners and the final state."""
+    fleet.reset()
+    owners = [plan_owner(n, 40 + 24 * n) for n in range(6)]
+    ids = seed(fleet, owners)
+    for host in fleet.hosts:
+        entry = ["-m", "tests.scaleout.sabotage", host.name] if sabotage else None
+        fleet.start_worker(host, entry=entry)
+    fleet.wait_workers_ready(fleet.hosts)
+    pairs = [[ids[o["login"]], *window(shift)] for shift in (0, 1) for o in owners]
+    run_ids = fleet.driver("enqueue", _json(pairs))
+    assert all(run_ids), run_ids
+    wait_until(lambda: active_runs(fleet) == 0, 240, interval=1)
+    state = fleet.driver("state")
+    return checks.parse(fleet.sandbox_log()), owners, state
+
+
+def attempts_per_login(state: dict[str, Any], owners: list[dict[str, Any]]) -> dict[str, int]:
+    ids = state["owner_logins"]
+    counts: dict[str, int] = {}
+    for run in state["runs"]:
+        login = ids[str(run["owner_id"])]
+        counts[login] = counts.get(login, 0) + int(run["attempts"])
+    return counts
+
+
+def test_owners_imported_across_hosts_never_overlap_and_the_limits_hold(fleet: Fleet) -> None:
+    requests_seen, owners, state = import_many_owners(fleet, sabotage=False)
+    assert [r["status"] for r in state["runs"]] == ["succeeded"] * 12, state["runs"]
+    spans = checks.run_spans(requests_seen)
+    assert len(spans) == 12
+    # The work was shared: runs on every host, and some owner's runs on two hosts.
+    clients = {r.client for r in requests_seen if r.path == "/transactions"}
+    assert len(clients) == 3, clients
+    assert checks.overlaps(requests_seen, attempts_per_login(state, owners)) == []
+    report = checks.rates(requests_seen, rate_global=RATE_GLOBAL, rate_per_token=RATE_PER_TOKEN)
+    assert report.problems() == [], report
+    # The limit bound the run: at some moment the fleet went at the overall rate.
+    assert report.overall_max >= RATE_GLOBAL * 4 * 0.75, report
+    assert checks.exactness(all_sales(owners), state) == []
+    retried = [r for r in state["runs"] if r["attempts"] > 1]
+    print(f"multihost: {len(requests_seen)} requests, {report}, retried {retried}")
+
+
+def test_the_checks_catch_a_fleet_whose_lock_and_limits_are_per_host(fleet: Fleet) -> None:
+    """The same import with each host keeping the owner lock and the rate buckets to itself:
+    the overlap and the excess rates are seen at the sandbox."""
+    requests_seen, _owners, state = import_many_owners(fleet, sabotage=True)
+    assert {r["status"] for r in state["runs"]} == {"succeeded"}, state["runs"]
+    assert checks.overlaps(requests_seen, attempts_per_login(state, _owners)), "no overlap seen"
+    report = checks.rates(requests_seen, rate_global=RATE_GLOBAL, rate_per_token=RATE_PER_TOKEN)
+    assert report.overall_max > report.overall_allowed, report
+    assert any(n > report.per_token_allowed for n in report.per_token_max.values()), report
+
+
+def test_a_host_cut_off_mid_import_is_taken_over_and_does_no_duplicate_work(
+    fleet: Fleet,
+) -> None:
+    fleet.reset()
+    big = plan_owner(0, 450)
+    ids = seed(fleet, [big])
+    fleet.driver("schedule", _json({"every": {"vendista-resume-stalled-runs": SWEEP_EVERY_S}}))
+    workers, beat_host = fleet.hosts[:2], fleet.hosts[2]
+    for host in workers:
+        fleet.start_worker(host)
+    fleet.start_beat(beat_host)
+    fleet.wait_workers_ready(workers)
+    [run_id] = fleet.driver("enqueue", _json([[ids["fleet-0"], *window()]]))
+    by_address = {host.address: host for host in workers}
+
+    def pages_from_one_host() -> str | None:
+        seen = [r for r in checks.parse(fleet.sandbox_log()) if r.path == "/transactions"]
+        if len(seen) >= 6:
+            return seen[-1].client
+        return None
+
+    wait_until(lambda: pages_from_one_host() is not None, 120)
+    victim = by_address[pages_from_one_host() or ""]
+    fleet.net.cut(victim.n)
+    cut_at = time.time()
+    before_cut = [r for r in checks.parse(fleet.sandbox_log()) if r.path == "/transactions"]
+    last_page_before = max(r.page for r in before_cut if r.client == victim.address)
+
+    def taken_over() -> checks.Seen | None:
+        return next(
+            (
+                r
+                for r in checks.parse(fleet.sandbox_log())
+                if r.path == "/transactions" and r.client != victim.address and r.started > cut_at
+            ),
+            None,
+        )
+
+    wait_until(lambda: taken_over() is not None, 60, interval=0.2)
+    first = taken_over()
+    assert first is not None
+    takeover_s = first.started - cut_at
+    # Heal the link while the other host is still inside the run.
+    fleet.net.restore(victim.n)
+    restored_at = time.time()
+    wait_until(lambda: active_runs(fleet) == 0, 180, interval=1)
+    # The cut-off attempt wakes, finds its lease gone and stops (on LeaseLost, or on the
+    # database session the server dropped meanwhile); it never finishes the run itself.
+    victim_log = victim.procs["worker"].log
+
+    def stale_attempt_stopped() -> bool:
+        text = victim_log.read_text(errors="replace")
+        return f"run {run_id} stopped" in text or f"run {run_id} interrupted" in text
+
+    wait_until(stale_attempt_stopped, 120, interval=1)
+    seen = checks.parse(fleet.sandbox_log())
+    state = fleet.driver("state")
+    [run] = state["runs"]
+    pages = math.ceil(len(big["transactions"]) / PAGE_SIZE)
+    assert takeover_s <= TAKEOVER_BOUND_S, (takeover_s, TAKEOVER_BOUND_S)
+    assert first.page > 1  # resumed after the last committed page, not from the start
+    assert run["status"] == "succeeded" and run["attempts"] >= 2, run
+    # Every page committed once: the counts of one clean pass over the window.
+    assert (run["pages_done"], run["fetched"], run["inserted"], run["deducted"]) == (
+        pages,
+        len(big["transactions"]),
+        len(big["transactions"]),
+        len(big["transactions"]),
+    ), run
+    assert checks.exactness(big["transactions"], state) == []
+    # No page fetched by the old host after the takeover, other than the one request it may
+    # have had on the wire when its link went dark (delivered late by TCP).
+    late = [
+        r
+        for r in seen
+        if r.path == "/transactions" and r.client == victim.address and r.started > first.started
+    ]
+    assert len(late) <= 1 and all(r.page <= last_page_before + 1 for r in late), late
+    print(
+        f"multihost: takeover {takeover_s:.1f}s (bound {TAKEOVER_BOUND_S:.1f}s), "
+        f"link down {restored_at - cut_at:.1f}s, late requests from the cut host: {len(late)}"
+    )
+
+
+def beat_leader(fleet: Fleet) -> str:
+    value = fleet.redis().get("vk:beat:leader")
+    return value.decode() if isinstance(value, bytes) else ""
+
+
+def sync_runs(fleet: Fleet) -> int:
+    with fleet.pg() as conn:
+        row = conn.execute("SELECT count(*) FROM vendista_importrun WHERE kind = 'sync'").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_the_standby_beat_takes_over_when_the_leaders_host_dies(fleet: Fleet) -> None:
+    fleet.reset()
+    seed(fleet, [plan_owner(0, 5)])
+    fleet.driver("schedule", _json({"every": {"vendista-terminal-sync-15min": 2}}))
+    leader_host, standby_host, other = fleet.hosts
+    for host in fleet.hosts:
+        fleet.start_worker(host)
+    fleet.wait_workers_ready(fleet.hosts)
+    fleet.start_beat(leader_host)
+    leader_pid = leader_host.procs["beat"].popen.pid  # type: ignore[union-attr]
+    wait_until(lambda: f":{leader_pid}:" in beat_leader(fleet), 60)
+    fleet.start_beat(standby_host)
+    standby_pid = standby_host.procs["beat"].popen.pid  # type: ignore[union-attr]
+    # The leader's schedule fires (terminal syncs every 2 s); the standby sends nothing.
+    start = sync_runs(fleet)
+    wait_until(lambda: sync_runs(fleet) >= start + 3, 60)
+    assert "now the leader" not in standby_host.procs["beat"].log.read_text()
+
+    fleet.kill_host(leader_host)
+    killed_at = time.monotonic()
+    wait_until(lambda: f":{standby_pid}:" in beat_leader(fleet), 30, interval=0.1)
+    takeover_s = time.monotonic() - killed_at
+    after = sync_runs(fleet)
+    wait_until(lambda: sync_runs(fleet) >= after + 3, 30)
+    assert takeover_s <= BEAT_TTL * 1.5, takeover_s
+    assert fleet.redis().get("vk:beat:generation") == b"2"
+
+    # The check can fail: with no beat left, the schedule stops.
+    fleet.kill_host(standby_host)
+    time.sleep(BEAT_TTL)
+    stopped = sync_runs(fleet)
+    time.sleep(3 * BEAT_TTL)
+    assert sync_runs(fleet) == stopped
+    assert other.procs["worker"].popen.poll() is None  # type: ignore[union-attr]
+    print(f"multihost: beat takeover {takeover_s:.1f}s (leader TTL {BEAT_TTL:.0f}s)")
