@@ -21,7 +21,9 @@ echo "== pytest"
 # Parallel processes (pytest-xdist), one test file per process at a time; VK_TEST_WORKERS=0 runs
 # everything in this one process. With ARGS, one run with those arguments. Then the short seeded
 # chaos run (tests/chaos, marker `chaos`: its own private stack, about two minutes) on its own,
-# after the suite; VK_CHAOS=0 leaves it out (for a quick local run; CI runs it).
+# after the suite; VK_CHAOS=0 leaves it out (for a quick local run; CI runs it). Then the
+# multi-host tests (tests/scaleout, marker `multihost`: worker hosts as network namespaces, root
+# only, about two and a half minutes); VK_MULTIHOST=0 leaves them out.
 workers=${VK_TEST_WORKERS:-3}
 # tests.helpers.parallel gives each process its own Redis database before Django starts.
 parallel=(-p tests.helpers.parallel -n "$workers" --dist loadfile)
@@ -32,12 +34,16 @@ if [ "$#" -gt 0 ]; then
 fi
 status=0
 if [ "$workers" = "0" ]; then
-  pytest -m "not chaos" || status=$?
+  pytest -m "not chaos and not multihost" || status=$?
 else
-  pytest "${parallel[@]}" -m "not chaos" || status=$?
+  pytest "${parallel[@]}" -m "not chaos and not multihost" || status=$?
 fi
 if [ "${VK_CHAOS:-1}" = "1" ]; then
   echo "== pytest: the short chaos run"
   pytest -m chaos tests/chaos || status=$?
+fi
+if [ "${VK_MULTIHOST:-1}" = "1" ]; then
+  echo "== pytest: several worker hosts (network namespaces)"
+  pytest -m multihost tests/scaleout || status=$?
 fi
 exit "$status"

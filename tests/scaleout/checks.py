@@ -37,7 +37,7 @@ class Seen:
         return cls(
             login=str(entry.get("login") or ""),
             path=str(entry["path"]),
-            started=float(entry.get("started") or entry["timestamp"]),
+            started=float(entry["started"] if "started" in entry else entry["timestamp"]),
             ended=float(entry["timestamp"]),
             client=str(entry.get("client") or ""),
             window=(str(params.get("DateFrom", "")), str(params.get("DateTo", ""))),

@@ -20,10 +20,10 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,6 +186,11 @@ class Fleet:
     # --- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> None:
+        if os.geteuid() != 0 or shutil.which("ip") is None:
+            raise RuntimeError(
+                "the multi-host tests make network namespaces: they run as root with iproute2 "
+                "(deploy/local/system-libs.sh --tests installs it); VK_MULTIHOST=0 leaves them out"
+            )
         remove_leftovers()
         self.net.up()
         target = self.services.PgTarget.parse(self.database_url)
@@ -385,18 +390,9 @@ class Fleet:
                 proc.popen.wait()
 
     def stop_host(self, host: Host) -> None:
-        for proc in host.procs.values():
-            if proc.popen is not None and proc.popen.poll() is None:
-                _killpg(proc.popen.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        for proc in host.procs.values():
-            if proc.popen is None:
-                continue
-            try:
-                proc.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                _killpg(proc.popen.pid, signal.SIGKILL)
-                proc.popen.wait()
+        """End the host's processes (SIGKILL: what they leave behind is reset with the
+        database and Redis) and anything else still running in its namespace."""
+        self.kill_host(host)
         _kill_namespace(host.namespace)
         host.procs.clear()
 

@@ -225,6 +225,7 @@ def test_a_host_cut_off_mid_import_is_taken_over_and_does_no_duplicate_work(
     fleet.net.restore(victim.n)
     restored_at = time.time()
     wait_until(lambda: active_runs(fleet) == 0, 180, interval=1)
+    finished_s = time.time() - cut_at
     # The cut-off attempt wakes, finds its lease gone and stops (on LeaseLost, or on the
     # database session the server dropped meanwhile); it never finishes the run itself.
     victim_log = victim.procs["worker"].log
@@ -234,6 +235,7 @@ def test_a_host_cut_off_mid_import_is_taken_over_and_does_no_duplicate_work(
         return f"run {run_id} stopped" in text or f"run {run_id} interrupted" in text
 
     wait_until(stale_attempt_stopped, 120, interval=1)
+    stopped_after_restore_s = time.time() - restored_at
     seen = checks.parse(fleet.sandbox_log())
     state = fleet.driver("state")
     [run] = state["runs"]
@@ -259,7 +261,9 @@ def test_a_host_cut_off_mid_import_is_taken_over_and_does_no_duplicate_work(
     assert len(late) <= 1 and all(r.page <= last_page_before + 1 for r in late), late
     print(
         f"multihost: takeover {takeover_s:.1f}s (bound {TAKEOVER_BOUND_S:.1f}s), "
-        f"link down {restored_at - cut_at:.1f}s, late requests from the cut host: {len(late)}"
+        f"link down {restored_at - cut_at:.1f}s, the stale attempt stopped "
+        f"{stopped_after_restore_s:.1f}s after the link came back, late requests from the cut "
+        f"host: {len(late)}, run done {finished_s:.1f}s after the cut"
     )
 
 

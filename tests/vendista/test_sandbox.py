@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from datetime import date, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -598,6 +599,28 @@ def test_request_log_redacts_secrets_and_keeps_the_token_apart(sandbox, http) ->
 
     http.post(f"{sandbox.url}/_sandbox/requests/reset")
     assert sandbox.request_log() == []
+
+
+def test_request_log_says_for_whom_from_where_and_when_each_request_came(sandbox, http) -> None:
+    """Several worker hosts share one sandbox (tests/scaleout): per request its account (from
+    the login, or the token's), the address it came from, and its arrival and answer times."""
+    before = time.time()
+    token = get_token(http, sandbox)
+    transactions(http, sandbox, token)
+    transactions(http, sandbox, "tok-forged")
+    log = sandbox.request_log()
+    assert [(r.login, r.client) for r in log] == [
+        (LOGIN, "127.0.0.1"),
+        (LOGIN, "127.0.0.1"),
+        (None, "127.0.0.1"),
+    ]
+    assert all(before <= r.started <= r.timestamp <= time.time() for r in log)
+    assert all(a.timestamp <= b.started for a, b in pairwise(log))
+    served = http.get(f"{sandbox.url}/_sandbox/requests").json()
+    assert [(e["login"], e["client"]) for e in served] == [(r.login, r.client) for r in log]
+    # Outside an HTTP request (a direct call), no address.
+    sandbox.dispatch("GET", f"/transactions?token={token}&DateFrom=2026-01-01")
+    assert sandbox.request_log()[-1].client == ""
 
 
 # --- mutation API over HTTP -------------------------------------------------------------------
