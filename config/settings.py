@@ -127,6 +127,16 @@ DATABASES = {
 # pooler may not keep prepared statements (PgBouncer in transaction mode before 1.21).
 if env_bool("DB_PREPARED_STATEMENTS", False):
     DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
+# A connection whose server went silent (a worker host cut off by the network, a server gone
+# without closing it) fails after about 2 x DB_KEEPALIVE_S of silence instead of waiting the
+# kernel's two hours for an answer that was lost (tests/scaleout: a host partitioned mid-query).
+DB_KEEPALIVE_S = env_int("DB_KEEPALIVE_S", 30, minimum=1)
+DATABASES["default"]["OPTIONS"].update(
+    keepalives=1,
+    keepalives_idle=DB_KEEPALIVE_S,
+    keepalives_interval=max(1, DB_KEEPALIVE_S // 3),
+    keepalives_count=3,
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_redis_url("REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -159,6 +159,7 @@ FLEET_SETTINGS = {
     "VENDISTA_RUN_MAX_ATTEMPTS": "30",
     "BEAT_LEADER_TTL": "3",
     "CELERY_VISIBILITY_TIMEOUT": "60",
+    "DB_KEEPALIVE_S": "3",
 }
 # Seconds between runs of the stalled-run sweep (an interval the admin may set; the code's
 # default is a crontab every minute).
@@ -194,35 +195,47 @@ class Fleet:
         remove_leftovers()
         self.net.up()
         target = self.services.PgTarget.parse(self.database_url)
-        # A partitioned host may leave a transaction open (row locks held) or a reply unsent: the
-        # server drops such a session instead of blocking the host that takes over
-        # (docs/operations.md, "Several worker hosts").
+        # A partitioned host may leave a transaction open (its row locks held) or a reply
+        # unsent: the server drops such a session instead of letting it block the host that
+        # takes over (docs/operations.md, "Several worker hosts"). Idle sessions are kept: a
+        # host whose link comes back finds its connection and its lease gone, not its database.
         self.services.start_private_postgres(
             target,
             also_listen=self.net.gateway,
             clients=self.net.cidr,
-            options="-c idle_in_transaction_session_timeout=5000 -c tcp_user_timeout=5000 "
-            "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=2",
+            options="-c idle_in_transaction_session_timeout=5000 -c tcp_user_timeout=5000",
         )
         self.services.start_private_redis(self.redis_port, also_bind=self.net.gateway)
-        self.sandbox = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "sandboxes.vendista",
-                "--host",
-                self.net.gateway,
-                "--port",
-                str(self.vendista_port),
-            ],
-            cwd=ROOT,
-            env=self.env(),
-            stdout=(self.var / "logs" / "vendista.log").open("ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        wait_until(self._sandbox_answers, 30)
+        self._start_sandbox()
         self._migrate_template()
+
+    def _start_sandbox(self) -> None:
+        """The Vendista sandbox on the bridge's address (a port taken meanwhile by another
+        program: another one)."""
+        for _attempt in range(3):
+            self.sandbox = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "sandboxes.vendista",
+                    "--host",
+                    self.net.gateway,
+                    "--port",
+                    str(self.vendista_port),
+                ],
+                cwd=ROOT,
+                env=self.env(),
+                stdout=(self.var / "logs" / "vendista.log").open("ab"),
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            sandbox = self.sandbox
+            wait_until(lambda s=sandbox: self._sandbox_answers() or s.poll() is not None, 30)
+            if self._sandbox_answers():
+                return
+            self.vendista_port = free_port()
+            self.vendista_url = f"http://{self.net.gateway}:{self.vendista_port}"
+        raise RuntimeError("the Vendista sandbox did not start; see its log")
 
     def close(self) -> None:
         for host in self.hosts:
@@ -234,6 +247,11 @@ class Fleet:
             self.net.down()
         with contextlib.suppress(Exception):
             self.services.down(None)
+        # The cluster is this fleet's alone (a fresh port each time): remove its files too.
+        marker = self.var / f"postgres-{self.pg_port}"
+        with contextlib.suppress(OSError):
+            shutil.rmtree(marker.resolve() if marker.is_symlink() else marker)
+            marker.unlink(missing_ok=True)
 
     def _sandbox_answers(self) -> bool:
         try:

@@ -1,11 +1,11 @@
-"""A Celery worker whose owner lock and Vendista rate limits are kept per host instead of
-fleet-wide — the multi-host guarantees broken on purpose, to show the checks catch it.
+"""A Celery worker with the multi-host guarantees broken on purpose, to show the checks of
+tests/scaleout catch it.
 
-    python -m tests.scaleout.sabotage <host name> -A celery_app worker ...
+    python -m tests.scaleout.sabotage per-host <host name> -A celery_app worker ...
 
-Test-only: it changes nothing in the product, it starts the product's worker with the lock's
-Redis key and the buckets' key prefix made host-specific (as if each host had its own Redis for
-them, or used Celery's per-worker `rate_limit`), which is what a fleet must never do.
+`per-host`: the owner lock's Redis key and the rate buckets' key prefix made host-specific (as
+if each host had its own Redis for them, or used Celery's per-worker `rate_limit`).
+Test-only: nothing in the product changes; the product's worker starts with this patched in.
 """
 
 from __future__ import annotations
@@ -45,8 +45,11 @@ def break_sharing(host: str) -> None:
 
 
 def main() -> None:
-    host, *celery_args = sys.argv[1:]
-    break_sharing(host)
+    mode, host, *celery_args = sys.argv[1:]
+    if mode == "per-host":
+        break_sharing(host)
+    else:
+        raise SystemExit(f"unknown sabotage {mode!r}")
     from celery.__main__ import main as celery_main
 
     sys.argv = ["celery", *celery_args]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -130,7 +131,7 @@ def import_many_owners(fleet: Fleet, *, sabotage: bool) -> tuple[list[checks.See
     owners = [plan_owner(n, 40 + 24 * n) for n in range(6)]
     ids = seed(fleet, owners)
     for host in fleet.hosts:
-        entry = ["-m", "tests.scaleout.sabotage", host.name] if sabotage else None
+        entry = ["-m", "tests.scaleout.sabotage", "per-host", host.name] if sabotage else None
         fleet.start_worker(host, entry=entry)
     fleet.wait_workers_ready(fleet.hosts)
     pairs = [[ids[o["login"]], *window(shift)] for shift in (0, 1) for o in owners]
@@ -179,92 +180,113 @@ def test_the_checks_catch_a_fleet_whose_lock_and_limits_are_per_host(fleet: Flee
     assert any(n > report.per_token_allowed for n in report.per_token_max.values()), report
 
 
-def test_a_host_cut_off_mid_import_is_taken_over_and_does_no_duplicate_work(
-    fleet: Fleet,
-) -> None:
+@dataclass
+class Cut:
+    """What one cut of a host's link mid-import showed."""
+
+    run_id: int
+    pages: int
+    takeover_s: float
+    first: checks.Seen  # the other host's first request after the cut
+    last_page_before: int  # the highest page the cut-off host had asked for
+    late: list[checks.Seen]  # the cut-off host's requests after the takeover
+    run: dict[str, Any]
+    state: dict[str, Any]
+    victim_log: Path
+    facts: str
+
+
+def cut_one_host_mid_import(fleet: Fleet, owner: dict[str, Any]) -> Cut:
+    """One large owner's run on one of two worker hosts (beat with the stalled-run sweep on
+    the third); once that host is a few pages in, its link goes down; once another host has
+    resumed the run, the link comes back."""
     fleet.reset()
-    big = plan_owner(0, 450)
-    ids = seed(fleet, [big])
+    ids = seed(fleet, [owner])
     fleet.driver("schedule", _json({"every": {"vendista-resume-stalled-runs": SWEEP_EVERY_S}}))
     workers, beat_host = fleet.hosts[:2], fleet.hosts[2]
     for host in workers:
         fleet.start_worker(host)
     fleet.start_beat(beat_host)
     fleet.wait_workers_ready(workers)
-    [run_id] = fleet.driver("enqueue", _json([[ids["fleet-0"], *window()]]))
+    [run_id] = fleet.driver("enqueue", _json([[ids[owner["login"]], *window()]]))
     by_address = {host.address: host for host in workers}
 
-    def pages_from_one_host() -> str | None:
-        seen = [r for r in checks.parse(fleet.sandbox_log()) if r.path == "/transactions"]
-        if len(seen) >= 6:
-            return seen[-1].client
-        return None
+    def pages_seen() -> list[checks.Seen]:
+        return [r for r in checks.parse(fleet.sandbox_log()) if r.path == "/transactions"]
 
-    wait_until(lambda: pages_from_one_host() is not None, 120)
-    victim = by_address[pages_from_one_host() or ""]
+    wait_until(lambda: len(pages_seen()) >= 6, 120)
+    victim = by_address[pages_seen()[-1].client]
     fleet.net.cut(victim.n)
     cut_at = time.time()
-    before_cut = [r for r in checks.parse(fleet.sandbox_log()) if r.path == "/transactions"]
-    last_page_before = max(r.page for r in before_cut if r.client == victim.address)
+    last_page_before = max(r.page for r in pages_seen() if r.client == victim.address)
 
     def taken_over() -> checks.Seen | None:
         return next(
-            (
-                r
-                for r in checks.parse(fleet.sandbox_log())
-                if r.path == "/transactions" and r.client != victim.address and r.started > cut_at
-            ),
-            None,
+            (r for r in pages_seen() if r.client != victim.address and r.started > cut_at), None
         )
 
     wait_until(lambda: taken_over() is not None, 60, interval=0.2)
     first = taken_over()
     assert first is not None
-    takeover_s = first.started - cut_at
     # Heal the link while the other host is still inside the run.
     fleet.net.restore(victim.n)
     restored_at = time.time()
     wait_until(lambda: active_runs(fleet) == 0, 180, interval=1)
     finished_s = time.time() - cut_at
-    # The cut-off attempt wakes, finds its lease gone and stops (on LeaseLost, or on the
-    # database session the server dropped meanwhile); it never finishes the run itself.
     victim_log = victim.procs["worker"].log
 
-    def stale_attempt_stopped() -> bool:
+    def late() -> list[checks.Seen]:
+        return [r for r in pages_seen() if r.client == victim.address and r.started > first.started]
+
+    def stale_attempt_ended() -> bool:
+        # The cut-off attempt wakes, finds its lease gone and stops (on LeaseLost, or on the
+        # database session the server dropped meanwhile); it never finishes the run itself.
         text = victim_log.read_text(errors="replace")
         return f"run {run_id} stopped" in text or f"run {run_id} interrupted" in text
 
-    wait_until(stale_attempt_stopped, 120, interval=1)
-    stopped_after_restore_s = time.time() - restored_at
-    seen = checks.parse(fleet.sandbox_log())
+    wait_until(stale_attempt_ended, 120, interval=1)
+    stopped_s = time.time() - restored_at
     state = fleet.driver("state")
     [run] = state["runs"]
-    pages = math.ceil(len(big["transactions"]) / PAGE_SIZE)
-    assert takeover_s <= TAKEOVER_BOUND_S, (takeover_s, TAKEOVER_BOUND_S)
-    assert first.page > 1  # resumed after the last committed page, not from the start
-    assert run["status"] == "succeeded" and run["attempts"] >= 2, run
+    takeover_s = first.started - cut_at
+    facts = (
+        f"takeover {takeover_s:.1f}s (bound {TAKEOVER_BOUND_S:.1f}s), link down "
+        f"{restored_at - cut_at:.1f}s, the stale attempt ended {stopped_s:.1f}s after the link "
+        f"came back, late requests from the cut host: {len(late())}, run done {finished_s:.1f}s "
+        "after the cut"
+    )
+    return Cut(
+        run_id,
+        math.ceil(len(owner["transactions"]) / PAGE_SIZE),
+        takeover_s,
+        first,
+        last_page_before,
+        late(),
+        run,
+        state,
+        victim_log,
+        facts,
+    )
+
+
+def test_a_host_cut_off_mid_import_is_taken_over_and_does_no_duplicate_work(
+    fleet: Fleet,
+) -> None:
+    big = plan_owner(0, 450)
+    cut = cut_one_host_mid_import(fleet, big)
+    assert cut.takeover_s <= TAKEOVER_BOUND_S, cut.facts
+    assert cut.first.page > 1  # resumed after the last committed page, not from the start
+    assert cut.run["status"] == "succeeded" and cut.run["attempts"] >= 2, cut.run
     # Every page committed once: the counts of one clean pass over the window.
-    assert (run["pages_done"], run["fetched"], run["inserted"], run["deducted"]) == (
-        pages,
-        len(big["transactions"]),
-        len(big["transactions"]),
-        len(big["transactions"]),
-    ), run
-    assert checks.exactness(big["transactions"], state) == []
+    sales = len(big["transactions"])
+    done = (cut.run["pages_done"], cut.run["fetched"], cut.run["inserted"], cut.run["deducted"])
+    assert done == (cut.pages, sales, sales, sales), cut.run
+    assert checks.exactness(big["transactions"], cut.state) == []
     # No page fetched by the old host after the takeover, other than the one request it may
     # have had on the wire when its link went dark (delivered late by TCP).
-    late = [
-        r
-        for r in seen
-        if r.path == "/transactions" and r.client == victim.address and r.started > first.started
-    ]
-    assert len(late) <= 1 and all(r.page <= last_page_before + 1 for r in late), late
-    print(
-        f"multihost: takeover {takeover_s:.1f}s (bound {TAKEOVER_BOUND_S:.1f}s), "
-        f"link down {restored_at - cut_at:.1f}s, the stale attempt stopped "
-        f"{stopped_after_restore_s:.1f}s after the link came back, late requests from the cut "
-        f"host: {len(late)}, run done {finished_s:.1f}s after the cut"
-    )
+    assert len(cut.late) <= 1, cut.late
+    assert all(r.page <= cut.last_page_before + 1 for r in cut.late), cut.late
+    print(f"multihost: {cut.facts}")
 
 
 def beat_leader(fleet: Fleet) -> str:
@@ -303,14 +325,16 @@ def test_the_standby_beat_takes_over_when_the_leaders_host_dies(fleet: Fleet) ->
     takeover_s = time.monotonic() - killed_at
     after = sync_runs(fleet)
     wait_until(lambda: sync_runs(fleet) >= after + 3, 30)
-    assert takeover_s <= BEAT_TTL * 1.5, takeover_s
+    # core/scheduler.py: the lock lapses a TTL after the leader's last extension and a standby
+    # tries every third of it; a second for the processes to be scheduled on a busy machine.
+    assert takeover_s <= BEAT_TTL * 4 / 3 + 1.0, takeover_s
     assert fleet.redis().get("vk:beat:generation") == b"2"
 
     # The check can fail: with no beat left, the schedule stops.
     fleet.kill_host(standby_host)
-    time.sleep(BEAT_TTL)
+    time.sleep(2)  # a tick already sent is still being run
     stopped = sync_runs(fleet)
-    time.sleep(3 * BEAT_TTL)
+    time.sleep(3 * 2)  # three ticks' time
     assert sync_runs(fleet) == stopped
     assert other.procs["worker"].popen.poll() is None  # type: ignore[union-attr]
     print(f"multihost: beat takeover {takeover_s:.1f}s (leader TTL {BEAT_TTL:.0f}s)")
