@@ -12,6 +12,7 @@ broken on purpose (tests/scaleout/sabotage.py, and no standby beat).
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -180,6 +181,19 @@ def test_the_checks_catch_a_fleet_whose_lock_and_limits_are_per_host(fleet: Flee
     assert any(n > report.per_token_allowed for n in report.per_token_max.values()), report
 
 
+TASK_LINE = re.compile(r"Task vendista\.tasks\.execute_run\[([0-9a-f-]+)\] (\w+)")
+
+
+def task_ended(worker_log: str) -> bool:
+    """Every `execute_run` task the worker received has an outcome in its log (succeeded —
+    also for a lease lost —, retry, raised)."""
+    received: set[str] = set()
+    ended: set[str] = set()
+    for task_id, word in TASK_LINE.findall(worker_log):
+        (received if word == "received" else ended).add(task_id)
+    return bool(received) and received <= ended
+
+
 @dataclass
 class Cut:
     """What one cut of a host's link mid-import showed."""
@@ -239,10 +253,10 @@ def cut_one_host_mid_import(fleet: Fleet, owner: dict[str, Any]) -> Cut:
         return [r for r in pages_seen() if r.client == victim.address and r.started > first.started]
 
     def stale_attempt_ended() -> bool:
-        # The cut-off attempt wakes, finds its lease gone and stops (on LeaseLost, or on the
-        # database session the server dropped meanwhile); it never finishes the run itself.
-        text = victim_log.read_text(errors="replace")
-        return f"run {run_id} stopped" in text or f"run {run_id} interrupted" in text
+        # The cut-off attempt wakes and ends: on LeaseLost, on its dropped database session or
+        # its unreachable rate limit (then retried later, to find the run finished); whichever,
+        # its task is over (the run's own end is checked below).
+        return task_ended(victim_log.read_text(errors="replace"))
 
     wait_until(stale_attempt_ended, 120, interval=1)
     stopped_s = time.time() - restored_at
