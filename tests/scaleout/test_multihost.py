@@ -179,6 +179,8 @@ def test_the_checks_catch_a_fleet_whose_lock_and_limits_are_per_host(fleet: Flee
     report = checks.rates(requests_seen, rate_global=RATE_GLOBAL, rate_per_token=RATE_PER_TOKEN)
     assert report.overall_max > report.overall_allowed, report
     assert any(n > report.per_token_allowed for n in report.per_token_max.values()), report
+    found = checks.overlaps(requests_seen, attempts_per_login(state, _owners))
+    print(f"multihost (per-host lock and buckets): {len(found)} overlaps, {report}")
 
 
 TASK_LINE = re.compile(r"Task vendista\.tasks\.execute_run\[([0-9a-f-]+)\] (\w+)")
