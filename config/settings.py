@@ -497,6 +497,9 @@ if IS_PROD and PAYMENTS_PROVIDER == "dev":
 PAYMENTS_METADATA_MAX_BYTES = env_int("PAYMENTS_METADATA_MAX_BYTES", 2048, minimum=64)
 PAYMENTS_CURRENCY = env_str("PAYMENTS_CURRENCY", "RUB")
 PAYMENTS_INTENT_TTL_S = env_int("PAYMENTS_INTENT_TTL_S", 900, minimum=30)
+# Each web process keeps the status documents kiosks poll, dropped when PostgreSQL announces a
+# change (payments/status_cache.py); an entry lives at most this long. 0: always read the row.
+PAYMENTS_STATUS_CACHE_S = env_int("PAYMENTS_STATUS_CACHE_S", 30, minimum=0)
 PAYMENTS_DEV_AUTO_CONFIRM_DELAY_MS = env_int("PAYMENTS_DEV_AUTO_CONFIRM_DELAY_MS", 2000, minimum=0)
 PAYMENTS_DEV_MANUAL_MODE = env_bool("PAYMENTS_DEV_MANUAL_MODE", False)
 # Pending intents older than this are re-read at the PSP by the poller (webhook fallback).
