@@ -275,6 +275,13 @@ METRICS_TOKEN = env_str("METRICS_TOKEN", None)
 if IS_PROD and not METRICS_TOKEN:
     raise EnvError("METRICS_TOKEN", "is required when AGENT_ENV=PROD")
 
+# A worker host's own /metrics: the Celery worker serves its host's multiprocess directory on
+# this port on every interface, behind METRICS_TOKEN (0: off, when a web process on the same
+# host and directory serves it).
+WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 0, minimum=0)
+# Per-owner import lag series only while the fleet has at most this many importable owners.
+METRICS_PER_OWNER_MAX = env_int("METRICS_PER_OWNER_MAX", 50, minimum=0)
+
 HEALTHZ_CELERY_TIMEOUT = env_float("HEALTHZ_CELERY_TIMEOUT", 1.0, minimum=0.1)
 
 # --- Celery ------------------------------------------------------------------------------------
