@@ -74,7 +74,7 @@ def metric_names(promql: str) -> set[str]:
     text = re.sub(r"\{[^}]*\}", "", text)
     text = re.sub(r"\[[^\]]*\]", "", text)
     text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", "", text)
-    names = set()
+    names: set[str] = set()
     for match in re.finditer(r"[A-Za-z_:][A-Za-z0-9_:]*", text):
         following = text[match.end() :].lstrip()
         if following.startswith("(") or match.group() in _KEYWORDS:
@@ -112,7 +112,7 @@ def exposed(text: str) -> set[str]:
         "gauge": ("",),
         "untyped": ("",),
     }
-    names = set()
+    names: set[str] = set()
     for line in text.splitlines():
         if line.startswith("# TYPE "):
             _, _, name, kind = line.split(maxsplit=3)
