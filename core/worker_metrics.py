@@ -100,7 +100,9 @@ def start_worker_server(**_: object) -> None:
     directory = multiproc_dir()
     if not directory:
         # The pool's processes would count into their own memory, invisible to this server.
-        raise RuntimeError("WORKER_METRICS_PORT needs PROMETHEUS_MULTIPROC_DIR")
+        # Nothing is served: the target's `up` is 0 and CeleryWorkerHostDown says so.
+        logger.error("WORKER_METRICS_PORT is set without PROMETHEUS_MULTIPROC_DIR: not serving")
+        return
     Path(directory).mkdir(parents=True, exist_ok=True)
     dead = clear_dead_processes(directory)
     _server = serve(port)

@@ -147,3 +147,16 @@ def test_every_metric_the_dashboards_and_alerts_query_is_exposed(
     assert len(used) > 20
     missing = {name: sorted(where) for name, where in used.items() if name not in available}
     assert not missing, missing
+
+
+def test_grafana_provisions_both_dashboards_from_one_folder() -> None:
+    grafana = ROOT / "deploy" / "grafana"
+    provider = yaml.safe_load((grafana / "provisioning/dashboards/vendkiosk.yml").read_text())
+    assert provider["providers"][0]["type"] == "file"
+    source = yaml.safe_load((grafana / "provisioning/datasources/prometheus.yml").read_text())
+    assert source["datasources"][0]["type"] == "prometheus"
+    dashboards = [json.loads(path.read_text()) for path in DASHBOARDS]
+    assert {d["uid"] for d in dashboards} == {"vendkiosk-kiosks", "vendkiosk-coffee"}
+    for dashboard in dashboards:
+        ids = [panel["id"] for panel in dashboard["panels"]]
+        assert len(ids) == len(set(ids)), dashboard["uid"]
