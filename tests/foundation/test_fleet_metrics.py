@@ -8,6 +8,7 @@ import time_machine
 from django.test import Client
 
 from celery_app import app as celery_app
+from core import metrics as core_metrics
 from core import sweeps
 from core.metrics import BEAT_TICK_KEY
 from tests.foundation.test_beat_leader import scheduler
@@ -93,3 +94,15 @@ def test_metrics_need_the_token_when_one_is_set(client, settings) -> None:
     right = client.get("/metrics", headers={"Authorization": "Bearer scrape-secret"})
     assert right.status_code == 200
     assert b"celery_queue_length" in right.content
+
+
+def test_a_failing_collector_is_reported_and_spoils_nothing_else(client, monkeypatch) -> None:
+    def broken() -> list[object]:
+        raise RuntimeError("source unreachable")
+
+    monkeypatch.setitem(core_metrics._collectors, "test.broken", broken)
+    text = scrape(client)
+    assert metric_value(text, "vendkiosk_collector_up", collector="test.broken") == 0
+    assert metric_value(text, "vendkiosk_collector_up", collector="celery") == 1
+    assert metric_value(text, "vendkiosk_collector_up", collector="vendista") == 1
+    assert "celery_queue_length" in text and "vendista_import_lag_max_seconds" in text
