@@ -2,15 +2,17 @@
 # System packages loaded at run time: Pango, HarfBuzz subsetting and a Cyrillic font for
 # WeasyPrint (PDF reports); with --tests (make test) also Debian's chromium, which the kiosk
 # screen's browser tests drive through Playwright (no browser is downloaded), nginx (the reverse
-# proxy in front of gunicorn in tests/payments/test_behind_proxy.py) and wrk (the load generator
-# of bench/kiosk_api_bench.py), iproute2 (`ip netns`: the worker hosts of tests/scaleout). Installed with apt
+# proxy in front of gunicorn in tests/payments/test_behind_proxy.py), wrk (the load generator
+# of bench/kiosk_api_bench.py), prometheus (promtool tests of the alert rules, and the real
+# Prometheus that fires the payment alert in tests/payments/test_prometheus_alert.py) and
+# iproute2 (`ip netns`: the worker hosts of tests/scaleout). Installed with apt
 # when missing and running as root; otherwise says what to do.
 set -euo pipefail
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
 purpose="PDF reports"
 if [ "${1:-}" = "--tests" ]; then
-  packages+=(chromium nginx-light wrk iproute2)
-  purpose="PDF reports, the kiosk screen and reverse-proxy tests, the API benchmark, multi-host tests"
+  packages+=(chromium nginx-light wrk prometheus iproute2)
+  purpose="PDF reports, the kiosk screen and reverse-proxy tests, the API benchmark, alert tests, multi-host tests"
 fi
 missing=()
 for package in "${packages[@]}"; do

@@ -22,7 +22,7 @@ from core.clock import MOSCOW, moscow_midnight
 from core.jobs import enqueue_on_commit
 from planning.services import refresh_forecasts
 from tasks_app.services import open_early_restock_tasks
-from vendista import notices
+from vendista import metrics, notices
 from vendista.client import (
     Pager,
     RawPage,
@@ -167,9 +167,10 @@ def _finish(run: ImportRun, status: str, error: str = "", token: int | None = No
     rows = ImportRun.objects.filter(pk=run.pk, status__in=ACTIVE_RUN_STATUSES)
     if token is not None:
         rows = rows.filter(lease_token=token)
-    rows.update(
+    if rows.update(
         status=status, error=error[:2000], finished_at=timezone.now(), heartbeat_at=timezone.now()
-    )
+    ):
+        metrics.RUNS_FINISHED.labels(kind=run.kind, status=status).inc()
     run.refresh_from_db()
 
 
@@ -362,6 +363,10 @@ def _import(
                         result = process_page(ctx, page, robust=True)
                         _count(run, result)
                         _save_progress(run, token)
+                # Counted once the page committed (a rolled-back page is read again).
+                metrics.PAGES_IMPORTED.inc()
+                metrics.TRANSACTIONS_FETCHED.inc(result.fetched)
+                metrics.TRANSACTIONS_INSERTED.inc(result.inserted)
                 if result.unknown_terminal and not synced:
                     # Sales of terminals we do not know yet: sync once; the sync deducts them.
                     synced = True
