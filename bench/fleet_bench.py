@@ -313,7 +313,11 @@ def run_cycle(owner_ids: list[int], timeout: float) -> tuple[float, dict[int, fl
         if time.monotonic() > deadline:
             raise TimeoutError(f"{finished} of {wanted} runs finished within {timeout} s")
         time.sleep(0.5)
-    rows = list(ImportRun.objects.values("owner_id", "kind", "status", "finished_at", "error"))
+    rows = list(
+        ImportRun.objects.values(
+            "owner_id", "kind", "status", "created_at", "started_at", "finished_at", "error"
+        )
+    )
     lag: dict[int, float] = {}
     for row in rows:
         done = row["finished_at"].timestamp() - started
@@ -365,6 +369,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         fleet.stop()
 
+    (var / "fleet-result.json").write_text(
+        json.dumps({"started": started, "runs": runs, "log": log}, default=str)
+    )
     tokens = {entry["token"]: entry["login"] for entry in manifest}
     in_cycle = [entry for entry in log if entry["timestamp"] >= started]
     per_owner = requests_by_owner(in_cycle, tokens)
