@@ -23,6 +23,7 @@ sandbox holds stored once).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -201,13 +202,14 @@ class Fleet:
         return _cpu_of(lambda stat: int(stat[4]) in groups)
 
     def stop(self) -> None:
-        for popen in [*self.workers, *([self.sandbox] if self.sandbox else [])]:
+        procs: list[subprocess.Popen[Any]] = [*self.workers]
+        if self.sandbox is not None:
+            procs.append(self.sandbox)
+        for popen in procs:
             if popen.poll() is None:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(popen.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        for popen in [*self.workers, *([self.sandbox] if self.sandbox else [])]:
+        for popen in procs:
             try:
                 popen.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -285,7 +287,7 @@ def wait_workers(count: int, timeout: float = 120) -> None:
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if len(app.control.ping(timeout=1.0)) >= count:
+        if len(app.control.ping(timeout=1.0) or []) >= count:
             return
         time.sleep(0.5)
     raise TimeoutError(f"{count} workers did not answer within {timeout} s")
@@ -320,7 +322,9 @@ def run_cycle(owner_ids: list[int], timeout: float) -> tuple[float, dict[int, fl
     )
     lag: dict[int, float] = {}
     for row in rows:
-        done = row["finished_at"].timestamp() - started
+        finished_at = row["finished_at"]
+        assert finished_at is not None
+        done = finished_at.timestamp() - started
         lag[row["owner_id"]] = max(lag.get(row["owner_id"], 0.0), done)
     return started, lag, rows
 
@@ -437,11 +441,10 @@ def check_final_state(
     for run in runs:
         per_owner.setdefault(run["owner_id"], Counter())[f"{run['kind']}:{run['status']}"] += 1
         if run["status"] != RunStatus.SUCCEEDED:
-            problems.append(f"owner {run['owner_id']} {run['kind']} {run['status']}: {run['error']}")
+            owner, kind = run["owner_id"], run["kind"]
+            problems.append(f"owner {owner} {kind}: {run['status']} {run['error']}")
     stored = dict(
-        Transaction.objects.values("owner_id")
-        .annotate(n=Count("id"))
-        .values_list("owner_id", "n")
+        Transaction.objects.values("owner_id").annotate(n=Count("id")).values_list("owner_id", "n")
     )
     for entry in manifest:
         owner_id = owner_ids[entry["login"]]

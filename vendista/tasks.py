@@ -27,7 +27,12 @@ def execute_run(self: Any, *, run_id: int) -> dict[str, Any]:
     """Execute one queued import or sync run. Safe to re-run (a redelivered run resumes after
     its last committed page; stored rows are never deducted twice)."""
     try:
-        summary = runs.execute_run(run_id)
+        summary = runs.execute_run(run_id, may_yield=True)
+    except runs.RunYielded as exc:
+        # Its token's limit would keep this worker idle: the run continues in a new task once
+        # the token allows the next page (a busy fleet's other runs go first meanwhile).
+        execute_run.apply_async(kwargs={"run_id": run_id}, countdown=exc.wait)
+        return {"run_id": run_id, "status": "yielded"}
     except runs.RunNotRunnable:
         logger.info("run %s is already finished", run_id)
         return {"run_id": run_id, "status": "not_runnable"}

@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from core.clock import MOSCOW, moscow_midnight
@@ -54,6 +55,19 @@ DATABASE_GONE = (OperationalError, InterfaceError, psycopg.OperationalError, psy
 
 class RunNotRunnable(Exception):
     """The run is finished or unknown."""
+
+
+class RunYielded(Exception):
+    """The run's next page would wait on its own token's rate limit: it went back to the queue
+    (resuming after its last committed page) so the worker serves other owners meanwhile."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"yielded for {wait:.2f} s")
+        self.wait = wait
+
+
+# A run whose next request would wait longer than this on its own token's limit yields.
+YIELD_WAIT_S = 0.1
 
 
 # --- windows ---------------------------------------------------------------------------------
@@ -223,11 +237,14 @@ class RunSummary:
 ProgressCallback = Callable[[ImportRun], None]
 
 
-def execute_run(run_id: int, *, progress: ProgressCallback | None = None) -> RunSummary:
+def execute_run(
+    run_id: int, *, progress: ProgressCallback | None = None, may_yield: bool = False
+) -> RunSummary:
     """Run a queued (or interrupted) import or sync run to its end. Safe to re-run: an
     interrupted import resumes after its last committed page; rows already stored are only
     updated, never deducted twice. Raises OwnerBusy (retry later), VendistaUnavailable
-    (transient) and LeaseLost (the run was cancelled or taken over: stop quietly)."""
+    (transient) and LeaseLost (the run was cancelled or taken over: stop quietly); with
+    `may_yield`, RunYielded (queued again: execute it after `wait`)."""
     run = ImportRun.objects.filter(pk=run_id).first()
     if run is None or run.status not in ACTIVE_RUN_STATUSES:
         raise RunNotRunnable(f"run {run_id} is not queued or running")
@@ -243,7 +260,7 @@ def execute_run(run_id: int, *, progress: ProgressCallback | None = None) -> Run
             raise RunNotRunnable(f"run {run_id} was finished or cancelled meanwhile")
         run.refresh_from_db()
         with lease.Lease(run.pk, token, lock) as held:
-            _execute_claimed(run, stored, held, progress)
+            _execute_claimed(run, stored, held, progress, may_yield)
     run.refresh_from_db()
     return RunSummary.of(run)
 
@@ -253,6 +270,7 @@ def _execute_claimed(
     stored: VendistaAccount,
     held: lease.Lease,
     progress: ProgressCallback | None,
+    may_yield: bool,
 ) -> None:
     token = held.token
     client: VendistaClient | None = None
@@ -263,11 +281,17 @@ def _execute_claimed(
             if run.kind == RunKind.SYNC:
                 _sync(run, client, token)
             else:
-                _import(run, client, held, progress)
+                _import(run, client, held, progress, may_yield)
         finally:
             # A token refreshed on the way is kept, whatever happened next.
             accounts.save_token(run.owner_id, client, stored_token)
     except LeaseLost:
+        raise
+    except RunYielded:
+        # Back to the queue after its last committed page; a yield is no attempt.
+        ImportRun.objects.filter(pk=run.pk, lease_token=token, status=RunStatus.RUNNING).update(
+            status=RunStatus.QUEUED, attempts=F("attempts") - 1, heartbeat_at=timezone.now()
+        )
         raise
     except VendistaPaymentRequired as exc:
         source = "sync" if run.kind == RunKind.SYNC else "import"
@@ -321,6 +345,7 @@ def _import(
     client: VendistaClient,
     held: lease.Lease,
     progress: ProgressCallback | None,
+    may_yield: bool = False,
 ) -> None:
     assert run.date_from is not None and run.date_to is not None
     token = held.token
@@ -349,7 +374,12 @@ def _import(
                 page = pending.result()
                 held.check()
                 ahead = pager.page + 1
-                pending = fetcher.submit(fetch, ahead) if pager.expects(ahead) else None
+                # Not ahead of a token's limit that would keep this worker waiting: the run
+                # yields after this page instead (see below).
+                ahead_ok = pager.expects(ahead) and not (
+                    may_yield and client.token_wait() > YIELD_WAIT_S
+                )
+                pending = fetcher.submit(fetch, ahead) if ahead_ok else None
                 run.next_page = pager.page + 1
                 try:
                     with transaction.atomic():
@@ -381,6 +411,9 @@ def _import(
                 )
                 if not more:
                     break
+                if pending is None and may_yield and (wait := client.token_wait()) > YIELD_WAIT_S:
+                    # Other owners' runs go on meanwhile; the task continues this one later.
+                    raise RunYielded(wait)
                 if pending is None:
                     pending = fetcher.submit(fetch, pager.page)
         finally:
