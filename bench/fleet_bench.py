@@ -368,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         cpu_before = fleet.worker_cpu_s()
         started, lag, runs = run_cycle(list(owner_ids.values()), args.timeout)
         cpu_s = fleet.worker_cpu_s() - cpu_before
+        load_1m = os.getloadavg()[0]
         log = fetch_log(fleet.vendista_url)
         exact, problems = check_final_state(manifest, owner_ids, runs)
     finally:
@@ -398,6 +399,8 @@ def main(argv: list[str] | None = None) -> int:
         "busiest_owner_requests": minimum.busiest_owner_requests,
         "non_200_answers": sum(n for status, n in statuses.items() if status != 200),
         "worker_cpu_share": round(cpu_s / cycle_s / (os.cpu_count() or 1), 3),
+        # The machine is shared: how busy it was at the end of the cycle (all processes).
+        "load_avg_1m": round(load_1m, 2),
         "cycle_s": round(cycle_s, 1),
         "minimum_s": round(minimum.seconds, 1),
         "cycle_ratio": round(ratio, 3),
