@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -361,69 +362,72 @@ def _import(
     pager.page = max(1, run.next_page)
     synced = False
     fetch = partial(client.get_transactions_page, run.date_from, run.date_to)
-    # A page lost to a database crash after its commit is read again by the next run (windows
-    # overlap) and its effects share its transaction, so page commits need not wait for the
-    # disk flush.
-    with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit = off")
     # The next page is fetched while this one is written, once the answers promise it.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vendista-fetch") as fetcher:
-        try:
-            pending: Future[RawPage] | None = fetcher.submit(fetch, pager.page)
-            while pending is not None:
-                page = pending.result()
-                held.check()
-                ahead = pager.page + 1
-                # Not ahead of a token's limit that would keep this worker waiting: the run
-                # yields after this page instead (see below).
-                ahead_ok = pager.expects(ahead) and not (
-                    may_yield and client.token_wait() > YIELD_WAIT_S
-                )
-                pending = fetcher.submit(fetch, ahead) if ahead_ok else None
-                run.next_page = pager.page + 1
-                try:
-                    with transaction.atomic():
-                        result = process_page(ctx, page)
-                        _count(run, result)
-                        _save_progress(run, token)
-                except psycopg.errors.DataError:
-                    # A value of an unexpected type: read this page the careful way.
-                    with transaction.atomic():
-                        result = process_page(ctx, page, robust=True)
-                        _count(run, result)
-                        _save_progress(run, token)
-                if result.unknown_terminal and not synced:
-                    # Sales of terminals we do not know yet: sync once; the sync deducts them.
-                    synced = True
-                    resolved = sync.sync_for_import(run.owner_id)
-                    run.deducted += resolved["deducted"]
-                    run.tasks_created += resolved["tasks_created"]
-                    run.unknown_terminal = max(0, run.unknown_terminal - resolved["resolved"])
+        pending: Future[RawPage] | None = fetcher.submit(fetch, pager.page)
+        while pending is not None:
+            page = pending.result()
+            held.check()
+            ahead = pager.page + 1
+            # Not ahead of a token's limit that would keep this worker waiting: the run
+            # yields after this page instead (see below).
+            ahead_ok = pager.expects(ahead) and not (
+                may_yield and client.token_wait() > YIELD_WAIT_S
+            )
+            pending = fetcher.submit(fetch, ahead) if ahead_ok else None
+            run.next_page = pager.page + 1
+            try:
+                with _page_transaction():
+                    result = process_page(ctx, page)
+                    _count(run, result)
                     _save_progress(run, token)
-                    ctx = ImportContext.load(run.owner_id, run.mode)
-                if progress is not None:
-                    progress(run)
-                more = pager.advance(
-                    items=result.fetched,
-                    items_count=result.items_count,
-                    items_per_page=result.items_per_page,
-                    page_number=result.page_number,
-                )
-                if not more:
-                    break
-                if pending is None and may_yield and (wait := client.token_wait()) > YIELD_WAIT_S:
-                    # Other owners' runs go on meanwhile; the task continues this one later.
-                    raise RunYielded(wait)
-                if pending is None:
-                    pending = fetcher.submit(fetch, pager.page)
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("RESET synchronous_commit")
+            except psycopg.errors.DataError:
+                # A value of an unexpected type: read this page the careful way.
+                with _page_transaction():
+                    result = process_page(ctx, page, robust=True)
+                    _count(run, result)
+                    _save_progress(run, token)
+            if result.unknown_terminal and not synced:
+                # Sales of terminals we do not know yet: sync once; the sync deducts them.
+                synced = True
+                resolved = sync.sync_for_import(run.owner_id)
+                run.deducted += resolved["deducted"]
+                run.tasks_created += resolved["tasks_created"]
+                run.unknown_terminal = max(0, run.unknown_terminal - resolved["resolved"])
+                _save_progress(run, token)
+                ctx = ImportContext.load(run.owner_id, run.mode)
+            if progress is not None:
+                progress(run)
+            more = pager.advance(
+                items=result.fetched,
+                items_count=result.items_count,
+                items_per_page=result.items_per_page,
+                page_number=result.page_number,
+            )
+            if not more:
+                break
+            if pending is None and may_yield and (wait := client.token_wait()) > YIELD_WAIT_S:
+                # Other owners' runs go on meanwhile; the task continues this one later.
+                raise RunYielded(wait)
+            if pending is None:
+                pending = fetcher.submit(fetch, pager.page)
     _finish(run, RunStatus.SUCCEEDED, token=token)
     VendistaAccount.objects.filter(owner_id=run.owner_id).update(
         last_successful_import_at=timezone.now()
     )
     after_import(run.owner_id, run.mode)
+
+
+@contextmanager
+def _page_transaction() -> Iterator[None]:
+    """One page's transaction. A page lost to a database crash after its commit is read again by
+    the next run (windows overlap) and its effects share its transaction, so its commit need not
+    wait for the disk flush: `SET LOCAL`, so the setting ends with the transaction and nothing
+    leaks to whoever uses the server connection next behind a transaction pooler."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
+        yield
 
 
 def after_import(owner_id: int, mode: str) -> None:
