@@ -30,8 +30,9 @@ def execute_run(self: Any, *, run_id: int) -> dict[str, Any]:
         summary = runs.execute_run(run_id, may_yield=True)
     except runs.RunYielded as exc:
         # Its token's limit would keep this worker idle: the run continues in a new task once
-        # the token allows the next page (a busy fleet's other runs go first meanwhile).
-        execute_run.apply_async(kwargs={"run_id": run_id}, countdown=exc.wait)
+        # the token allows the next page, ahead of the scheduled backlog (other owners' runs
+        # use the worker meanwhile).
+        execute_run.apply_async(kwargs={"run_id": run_id}, countdown=exc.wait, priority=0)
         return {"run_id": run_id, "status": "yielded"}
     except runs.RunNotRunnable:
         logger.info("run %s is already finished", run_id)

@@ -112,3 +112,20 @@ def test_the_worker_continues_a_yielded_run_in_a_new_task(
     assert Transaction.objects.filter(owner=owner).count() == len(shop.transactions)
     pages = [int(r.params["PageNumber"]) for r in sandbox.request_log("/transactions")]
     assert sorted(pages) == list(range(1, PAGES + 1))
+
+
+def queued(redis_client, key: str) -> list[int]:
+    return [json.loads(raw)["headers"]["kwargsrepr"] for raw in redis_client.lrange(key, 0, -1)]
+
+
+@pytest.mark.django_db
+def test_scheduled_runs_queue_behind_a_persons_run_and_a_yielded_runs_next_page(
+    sandbox, owner, redis_client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        scheduled = runs.enqueue(owner.pk, window_kind="last_24h", trigger="schedule_15min")
+        asked = runs.enqueue(owner.pk, kind="sync", trigger="admin")
+
+    # kombu's Redis transport: priority 0 in the queue's own list (popped first), 3 in "<q>␆␖3".
+    assert queued(redis_client, "imports\x06\x163") == [f"{{'run_id': {scheduled}}}"]
+    assert queued(redis_client, "imports") == [f"{{'run_id': {asked}}}"]

@@ -59,16 +59,17 @@ class RunNotRunnable(Exception):
 
 
 class RunYielded(Exception):
-    """The run's next page would wait on its own token's rate limit: it went back to the queue
-    (resuming after its last committed page) so the worker serves other owners meanwhile."""
+    """The next page would wait on the run's own token: it is queued again (see `_import`)."""
 
     def __init__(self, wait: float) -> None:
         super().__init__(f"yielded for {wait:.2f} s")
         self.wait = wait
 
 
-# A run whose next request would wait longer than this on its own token's limit yields.
-YIELD_WAIT_S = 0.1
+YIELD_WAIT_S = 0.1  # a longer wait on the run's own token: it yields
+# Redis delivers priority 0 (the default) first: scheduled runs queue behind a person's import,
+# a resumed run and the next page of a yielded one.
+SCHEDULED_PRIORITY = 3
 
 
 # --- windows ---------------------------------------------------------------------------------
@@ -369,12 +370,9 @@ def _import(
             page = pending.result()
             held.check()
             ahead = pager.page + 1
-            # Not ahead of a token's limit that would keep this worker waiting: the run
-            # yields after this page instead (see below).
-            ahead_ok = pager.expects(ahead) and not (
-                may_yield and client.token_wait() > YIELD_WAIT_S
-            )
-            pending = fetcher.submit(fetch, ahead) if ahead_ok else None
+            # Not ahead of a token that would keep this worker waiting: it yields instead.
+            busy = may_yield and client.token_wait() > YIELD_WAIT_S
+            pending = fetcher.submit(fetch, ahead) if pager.expects(ahead) and not busy else None
             run.next_page = pager.page + 1
             try:
                 with _page_transaction():
@@ -407,7 +405,7 @@ def _import(
             if not more:
                 break
             if pending is None and may_yield and (wait := client.token_wait()) > YIELD_WAIT_S:
-                # Other owners' runs go on meanwhile; the task continues this one later.
+                # Queued again after this page: the worker serves other owners meanwhile.
                 raise RunYielded(wait)
             if pending is None:
                 pending = fetcher.submit(fetch, pager.page)
@@ -529,7 +527,11 @@ def enqueue(
         )
         if run is None:
             return None
-        enqueue_on_commit("vendista.tasks.execute_run", run_id=run.pk)
+        enqueue_on_commit(
+            "vendista.tasks.execute_run",
+            run_id=run.pk,
+            priority=SCHEDULED_PRIORITY if trigger.startswith("schedule") else None,
+        )
     return run.pk
 
 
