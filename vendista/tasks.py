@@ -11,7 +11,7 @@ from django.db import connections
 
 from vendista.client import VendistaUnavailable
 from vendista.models import ImportRun, RunKind
-from vendista.services import accounts, recovery, runs
+from vendista.services import accounts, recovery, runs, schedule
 from vendista.services.lock import LeaseLost, OwnerBusy
 
 logger = logging.getLogger(__name__)
@@ -65,19 +65,13 @@ def execute_run(self: Any, *, run_id: int) -> dict[str, Any]:
 @shared_task
 def schedule_imports(*, window: str, trigger: str) -> dict[str, Any]:
     """Beat: queue one regular import per importable owner (ticks de-duplicated per owner)."""
-    queued = [
-        run_id
-        for owner_id in accounts.importable_owner_ids()
-        if (
-            run_id := runs.enqueue(
-                owner_id,
-                window_kind=window,
-                trigger=trigger,
-                skip_if_active=trigger == "schedule_15min",
-            )
-        )
-    ]
-    skipped = runs.record_skips(trigger)
+    queued = schedule.enqueue_for_owners(
+        accounts.importable_owner_ids(),
+        window_kind=window,
+        trigger=trigger,
+        skip_if_active=trigger == "schedule_15min",
+    )
+    skipped = schedule.record_skips(trigger)
     return {"queued": len(queued), "skipped": skipped}
 
 
@@ -90,11 +84,9 @@ def resume_stalled_runs() -> dict[str, int]:
 @shared_task
 def schedule_terminal_syncs() -> dict[str, Any]:
     """Beat: queue one terminal sync per importable owner (de-duplicated per owner)."""
-    queued = [
-        run_id
-        for owner_id in accounts.importable_owner_ids()
-        if (run_id := runs.enqueue(owner_id, kind=RunKind.SYNC, trigger="schedule_15min"))
-    ]
+    queued = schedule.enqueue_for_owners(
+        accounts.importable_owner_ids(), kind=RunKind.SYNC, trigger="schedule_15min"
+    )
     return {"queued": len(queued)}
 
 

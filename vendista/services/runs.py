@@ -124,24 +124,9 @@ def create_run(
     last committed page), never abandoned."""
     with transaction.atomic():
         VendistaAccount.objects.select_for_update().filter(owner_id=owner_id).first()
-        active = ImportRun.objects.filter(
-            owner_id=owner_id, kind=kind, status__in=ACTIVE_RUN_STATUSES
-        )
-        for run in active:
-            if is_stalled(run):
-                requeue(run.pk)
-        if skip_if_active and active.exists():
+        active = active_runs([owner_id], kind).get(owner_id, [])
+        if covered(active, mode=mode, window=window, skip_if_active=skip_if_active):
             return None
-        if window is not None:
-            for run in active:
-                if (
-                    run.mode == mode
-                    and run.date_from is not None
-                    and run.date_to is not None
-                    and run.date_from <= window[0]
-                    and run.date_to >= window[1] - COVER_SLACK
-                ):
-                    return None
         return ImportRun.objects.create(
             owner_id=owner_id,
             kind=kind,
@@ -152,6 +137,39 @@ def create_run(
             date_to=window[1] if window else None,
             heartbeat_at=timezone.now(),
         )
+
+
+def active_runs(owner_ids: list[int], kind: str) -> dict[int, list[ImportRun]]:
+    """The owners' queued or running runs of `kind`, by owner; one whose heartbeat stopped is
+    queued again (resumed from its last committed page), never abandoned."""
+    found: dict[int, list[ImportRun]] = {}
+    for run in ImportRun.objects.filter(
+        owner_id__in=owner_ids, kind=kind, status__in=ACTIVE_RUN_STATUSES
+    ):
+        if is_stalled(run):
+            requeue(run.pk)
+        found.setdefault(run.owner_id, []).append(run)
+    return found
+
+
+def covered(
+    active: list[ImportRun],
+    *,
+    mode: str,
+    window: tuple[datetime, datetime] | None,
+    skip_if_active: bool,
+) -> bool:
+    """Whether an owner's active runs make a new one needless (see `create_run`)."""
+    if skip_if_active and active:
+        return True
+    return window is not None and any(
+        run.mode == mode
+        and run.date_from is not None
+        and run.date_to is not None
+        and run.date_from <= window[0]
+        and run.date_to >= window[1] - COVER_SLACK
+        for run in active
+    )
 
 
 # A run ending this little before the asked end covers it: the next tick reads the rest.
@@ -189,7 +207,8 @@ def _finish(run: ImportRun, status: str, error: str = "", token: int | None = No
     run.refresh_from_db()
 
 
-def _skip_reason(stored: VendistaAccount | None) -> str | None:
+def skip_reason(stored: VendistaAccount | None) -> str | None:
+    """Why an owner's runs are not executed (no connection, unpaid, bad credentials), or None."""
     if stored is None:
         return "owner has no Vendista connection"
     if stored.payment_status != PaymentStatus.ACTIVE:
@@ -251,7 +270,7 @@ def execute_run(
     if run is None or run.status not in ACTIVE_RUN_STATUSES:
         raise RunNotRunnable(f"run {run_id} is not queued or running")
     stored = VendistaAccount.objects.filter(owner_id=run.owner_id).first()
-    reason = _skip_reason(stored)
+    reason = skip_reason(stored)
     if reason is not None:
         _finish(run, RunStatus.SKIPPED, reason)
         return RunSummary.of(run)
@@ -565,28 +584,6 @@ def run_now(
         raise
     summary.duration_s = summary.duration_s or time.monotonic() - started
     return summary
-
-
-def record_skips(trigger: str) -> int:
-    """Scheduled runs record why suspended owners were skipped (one row per owner and tick)."""
-    skipped = 0
-    for stored in VendistaAccount.objects.filter(imports_enabled=True).exclude(
-        payment_status=PaymentStatus.ACTIVE,
-        token_status__in=[TokenStatus.VALID, TokenStatus.EXPIRED],
-    ):
-        reason = _skip_reason(stored)
-        if reason:
-            now = timezone.now()
-            ImportRun.objects.create(
-                owner_id=stored.owner_id,
-                kind=RunKind.IMPORT,
-                trigger=trigger,
-                status=RunStatus.SKIPPED,
-                error=reason,
-                finished_at=now,
-            )
-            skipped += 1
-    return skipped
 
 
 def purge_old_runs() -> int:
