@@ -342,11 +342,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--owners", type=int, default=2000)
     parser.add_argument("--seed", default="fleet")
     parser.add_argument("--workers", type=int, default=3, help="Celery worker processes")
-    parser.add_argument("--concurrency", type=int, default=1, help="pool size of each worker")
+    parser.add_argument("--concurrency", type=int, default=2, help="pool size of each worker")
     parser.add_argument(
         "--scale",
         type=float,
-        default=4.0,
+        default=3.5,
         help="Vendista's default limits (5/s overall, 1/s per token) times this",
     )
     parser.add_argument("--timeout", type=float, default=1200)
