@@ -9,12 +9,16 @@ import os
 from celery import Celery
 from celery.signals import after_setup_logger, after_setup_task_logger
 
+from core import worker_metrics
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("vendkiosk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.autodiscover_tasks(["core"])
+# A worker host serves its own /metrics when WORKER_METRICS_PORT is set (core/worker_metrics.py).
+worker_metrics.connect()
 
 
 @after_setup_logger.connect

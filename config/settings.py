@@ -275,6 +275,13 @@ METRICS_TOKEN = env_str("METRICS_TOKEN", None)
 if IS_PROD and not METRICS_TOKEN:
     raise EnvError("METRICS_TOKEN", "is required when AGENT_ENV=PROD")
 
+# A worker host's own /metrics: the Celery worker serves its host's multiprocess directory on
+# this port on every interface, behind METRICS_TOKEN (0: off, when a web process on the same
+# host and directory serves it).
+WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 0, minimum=0)
+# Per-owner import lag series only while the fleet has at most this many importable owners.
+METRICS_PER_OWNER_MAX = env_int("METRICS_PER_OWNER_MAX", 50, minimum=0)
+
 HEALTHZ_CELERY_TIMEOUT = env_float("HEALTHZ_CELERY_TIMEOUT", 1.0, minimum=0.1)
 
 # --- Celery ------------------------------------------------------------------------------------
@@ -497,6 +504,9 @@ if IS_PROD and PAYMENTS_PROVIDER == "dev":
 PAYMENTS_METADATA_MAX_BYTES = env_int("PAYMENTS_METADATA_MAX_BYTES", 2048, minimum=64)
 PAYMENTS_CURRENCY = env_str("PAYMENTS_CURRENCY", "RUB")
 PAYMENTS_INTENT_TTL_S = env_int("PAYMENTS_INTENT_TTL_S", 900, minimum=30)
+# Each web process keeps the status documents kiosks poll, dropped when PostgreSQL announces a
+# change (payments/status_cache.py); an entry lives at most this long. 0: always read the row.
+PAYMENTS_STATUS_CACHE_S = env_int("PAYMENTS_STATUS_CACHE_S", 30, minimum=0)
 PAYMENTS_DEV_AUTO_CONFIRM_DELAY_MS = env_int("PAYMENTS_DEV_AUTO_CONFIRM_DELAY_MS", 2000, minimum=0)
 PAYMENTS_DEV_MANUAL_MODE = env_bool("PAYMENTS_DEV_MANUAL_MODE", False)
 # Pending intents older than this are re-read at the PSP by the poller (webhook fallback).

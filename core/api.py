@@ -1,5 +1,6 @@
 """DRF building blocks shared by the APIs: money in rubles, Moscow date-times, a validated
-period of Moscow days, column bounds, and the documented shape of a 400."""
+period of Moscow days, column bounds, the documented shape of a 400, and a JSON-only
+content negotiation."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema_field
 from rest_framework import serializers
+from rest_framework.negotiation import DefaultContentNegotiation
 
 from core.clock import MOSCOW, Period, moscow_today
 
@@ -129,3 +131,13 @@ PERIOD_PARAMETERS = [
 # A canonical UUID in a URL (either case): 36 characters of hex and dashes in the wrong places
 # would reach uuid.UUID() and fail there.
 UUID_PK = r"(?P<pk>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
+
+
+class JSONOnlyNegotiation(DefaultContentNegotiation):
+    """For APIs that answer JSON and nothing else (the kiosk's): the body's parser is chosen as
+    usual, but no Accept header is parsed to pick the renderer — DRF's negotiation cost a hot
+    endpoint more than its own work."""
+
+    def select_renderer(self, request: Any, renderers: Any, format_suffix: Any = None) -> Any:
+        renderer = renderers[0]
+        return renderer, renderer.media_type

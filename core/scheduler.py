@@ -31,6 +31,7 @@ from django.db import DatabaseError, connection
 from django_celery_beat.models import PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler, ModelEntry
 
+from core.metrics import BEAT_TICK_KEY
 from core.redis import get_redis
 
 logger = logging.getLogger(__name__)
@@ -134,6 +135,7 @@ class LeaderScheduler(DatabaseScheduler):
     def tick(self, *args: Any, **kwargs: Any) -> float:
         if not self.hold_leadership():
             return self.leader_ttl / 3
+        self._record_tick()
         try:
             return float(min(super().tick(*args, **kwargs), self.leader_ttl / 3))
         except DatabaseError as exc:
@@ -144,6 +146,13 @@ class LeaderScheduler(DatabaseScheduler):
             self._heap = None
             _drop_connection()
             return min(DATABASE_RETRY_S, self.leader_ttl / 3)
+
+    def _record_tick(self) -> None:
+        """The leader's heartbeat for monitoring (`celery_beat_last_tick_timestamp_seconds`)."""
+        try:
+            get_redis().set(BEAT_TICK_KEY, repr(time.time()), ex=24 * 3600)
+        except redis.RedisError as exc:
+            logger.info("beat: could not record the tick: %s", exc)
 
     def apply_entry(self, entry: Any, producer: Any = None) -> None:
         # The fence: a send happens only right after our lock was proven ours.

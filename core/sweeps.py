@@ -18,12 +18,17 @@ from datetime import datetime, timedelta
 
 from django.db.models import Q
 from django.utils import timezone
+from prometheus_client import Counter
 
 logger = logging.getLogger("core.sweeps")
 
 Sweep = Callable[[], int]
 
 _sweeps: dict[str, Sweep] = {}
+
+# One series per registered sweep name (a handful, fixed in code).
+SWEEP_REQUEUED = Counter("core_sweep_requeued", "Rows a sweep queued again", ["sweep"])
+SWEEP_FAILED = Counter("core_sweep_failures", "Sweeps that raised", ["sweep"])
 
 
 def register(name: str, sweep: Sweep) -> None:
@@ -39,7 +44,10 @@ def run_all() -> dict[str, int]:
             done[name] = _sweeps[name]()
         except Exception:
             logger.exception("sweep %s failed", name)
+            SWEEP_FAILED.labels(sweep=name).inc()
             done[name] = -1
+        else:
+            SWEEP_REQUEUED.labels(sweep=name).inc(max(0, done[name]))
     return done
 
 

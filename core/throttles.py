@@ -5,7 +5,7 @@ is `core.net.client_ip` (a client-supplied header counts only through a trusted 
 Rates are DRF-style strings, "600/min": up to 600 at once, refilled at 600 per minute.
 
 A busy client does not pay a Redis round trip per request: where every bucket allows at least
-60 a minute, a process takes up to 10 tokens at once (one per 60 of the smallest burst) and
+60 a minute, a process takes up to 50 tokens at once (one per 60 of the smallest burst) and
 spends them locally within `RESERVOIR_S`; tokens left over then are dropped, never handed out
 later. So no process ever admits a request without a token from Redis, and when the buckets
 hold less than a chunk, tokens are taken one at a time again — exact at the limit.
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -28,7 +29,7 @@ _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _limiter = RateLimiter(prefix="vk:rl:")
 
 RESERVOIR_S = 1.0
-RESERVOIR_MAX_CHUNK = 10
+RESERVOIR_MAX_CHUNK = 50
 # This process's tokens taken ahead: bucket keys -> (monotonic deadline, tokens left).
 _reservoirs: dict[tuple[str, ...], tuple[float, int]] = {}
 _reservoirs_lock = threading.Lock()
@@ -57,6 +58,7 @@ def _fill_reservoir(keys: tuple[str, ...], now: float, tokens: int) -> None:
         _reservoirs[keys] = (now + RESERVOIR_S, tokens + (left if deadline > now else 0))
 
 
+@lru_cache(maxsize=64)
 def parse_rate(rate: str) -> tuple[float, float]:
     """'600/min' → (tokens per second, burst)."""
     count, _, period = rate.partition("/")

@@ -19,9 +19,11 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions, permissions, serializers, throttling
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from core.api import JSONOnlyNegotiation
 from core.parsers import check_query_text
 from core.query import UNKNOWN as UNKNOWN_QUERY_PARAMETER
 from core.ratelimit import Bucket
@@ -183,6 +185,9 @@ class KioskAPIView(APIView):
 
     authentication_classes = KIOSK_AUTHENTICATION
     permission_classes: Sequence[Any] = (KioskOrOwnerStaff,)
+    # The kiosk's screen speaks JSON only (the browsable API is for the staff API).
+    renderer_classes: Sequence[Any] = (JSONRenderer,)
+    content_negotiation_class = JSONOnlyNegotiation
     throttle_classes = KIOSK_THROTTLES
     query_serializer_class: type[serializers.Serializer[Any]] | None = None
     # The validated query parameters (empty until `initial`, e.g. for the schema generator).

@@ -39,7 +39,7 @@ from django.utils import timezone, translation
 
 from core.jobs import enqueue
 from core.ratelimit import Bucket, RateLimiter, RateLimitTimeout
-from notifications import digests
+from notifications import digests, metrics
 from notifications.channels import Attachment, DeliveryError, OutgoingMessage, get_channel
 from notifications.channels.telegram import chat_disabling
 from notifications.formatting import split_text
@@ -371,6 +371,7 @@ def deliver(delivery_id: int, *, max_wait: float | None = None) -> Outcome:
         return Outcome("waiting")
     if delivery.chat is not None and not delivery.chat.enabled:
         _finish(delivery, DeliveryStatus.PERMANENTLY_FAILED, error="chat disabled")
+        metrics.DELIVERIES.labels(channel=delivery.channel, outcome="permanently_failed").inc()
         return Outcome("permanently_failed")
 
     try:
@@ -397,6 +398,7 @@ def deliver(delivery_id: int, *, max_wait: float | None = None) -> Outcome:
         logger.exception("delivery %s: unexpected error", delivery.pk)
         return _failed(delivery, DeliveryError(f"{type(exc).__name__}: {exc}", permanent=False))
     _record_sent(delivery, result.provider_id)
+    metrics.DELIVERIES.labels(channel=delivery.channel, outcome="sent").inc()
     return Outcome("sent")
 
 
@@ -433,6 +435,12 @@ def _outgoing(delivery: Delivery) -> OutgoingMessage:
 
 
 def _failed(delivery: Delivery, error: DeliveryError) -> Outcome:
+    outcome = _record_failure(delivery, error)
+    metrics.DELIVERIES.labels(channel=delivery.channel, outcome=outcome.status).inc()
+    return outcome
+
+
+def _record_failure(delivery: Delivery, error: DeliveryError) -> Outcome:
     now = timezone.now()
     if error.permanent:
         logger.warning(

@@ -160,22 +160,34 @@ _STATUS_FIELDS = IntentStatusSerializer.Meta.fields
 _DATETIME = serializers.DateTimeField()
 
 
+def _status_json(row: dict[str, Any]) -> dict[str, Any]:
+    expires_at = _DATETIME.to_representation(row["expires_at"])
+    return {**row, "id": str(row["id"]), "expires_at": expires_at}
+
+
+def _render_status(row: dict[str, Any]) -> bytes:
+    # As DRF's JSONRenderer writes it (compact, UTF-8).
+    return json.dumps(_status_json(row), ensure_ascii=False, separators=(",", ":")).encode()
+
+
 class IntentStatusView(KioskAPIView):
     """`GET /api/payments/status/{id}`: the small status document the kiosk polls. Cheap on
-    purpose: one indexed read of six columns, no model instance, no serializer build."""
+    purpose: a kiosk's poll is answered from the process's cache of rendered documents while
+    the intent is unchanged, else one indexed read of six columns (no model instance, no
+    serializer build)."""
 
     @extend_schema(responses=IntentStatusSerializer)
-    def get(self, request: Request, pk: Any) -> Response:
+    def get(self, request: Request, pk: Any) -> HttpResponse | Response:
         kiosk = request_kiosk(request)
         if kiosk is not None:
-            row = services.status_row(pk, kiosk_id=kiosk.pk)
-        else:
-            row = _intents(request).filter(pk=pk).values(*_STATUS_FIELDS).first()
+            body = services.status_document(pk, kiosk_id=kiosk.pk, render=_render_status)
+            if body is None:
+                raise Http404
+            return HttpResponse(body, content_type="application/json")
+        row = _intents(request).filter(pk=pk).values(*_STATUS_FIELDS).first()
         if row is None:
             raise Http404
-        row["id"] = str(row["id"])
-        row["expires_at"] = _DATETIME.to_representation(row["expires_at"])
-        return Response(row)
+        return Response(_status_json(row))
 
 
 def qr_svg(data: str) -> str:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from django.db import models
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from kiosk.models import SessionType
+from payments.status_cache import STATUS_CACHE
 
 
 class PaymentStatus(models.TextChoices):
@@ -54,6 +55,14 @@ class ReceiptStatus(models.TextChoices):
 
 # At most one intent per session may be payable (pending) or paid (succeeded).
 PAYABLE_STATUSES = (PaymentStatus.PENDING, PaymentStatus.SUCCEEDED)
+
+
+class PaymentIntentQuerySet(models.QuerySet["PaymentIntent"]):
+    def update(self, **kwargs: object) -> int:
+        # This process reads its own bulk writes back at once (other processes hear of them
+        # from the database's notice: payments/status_cache.py).
+        transaction.on_commit(STATUS_CACHE.forget)
+        return super().update(**kwargs)
 
 
 class PaymentIntent(models.Model):
@@ -108,6 +117,8 @@ class PaymentIntent(models.Model):
         default="",
     )
 
+    objects = PaymentIntentQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("payment intent")
         verbose_name_plural = _("payment intents")
@@ -131,6 +142,11 @@ class PaymentIntent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount / 100:.2f} {self.currency} {self.status} ({self.id})"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+        key = str(self.pk)
+        transaction.on_commit(lambda: STATUS_CACHE.forget(key))
 
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES

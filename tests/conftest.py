@@ -14,11 +14,20 @@ from celery.worker import WorkController
 from django.conf import settings
 
 from celery_app import app as celery_app
+from core.db import changes
 from core.pii import mask_text
 
 # The Telegram Bot API sandbox fixture, for every app whose notices reach Telegram; the
 # `wall_clock` marker and `--at` option (tests that must pass at any hour).
 pytest_plugins = ["tests.helpers.telegram", "tests.helpers.wall_clock"]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None) -> Iterator[None]:
+    """pytest-django's test databases; before they are dropped, this process's LISTEN
+    connections (core.db.changes) are closed, or PostgreSQL refuses to drop a database in use."""
+    yield
+    changes.stop_all()
 
 
 @pytest.fixture

@@ -7,3 +7,9 @@ from django.utils.translation import gettext_lazy as _
 class VendistaConfig(AppConfig):
     name = "vendista"
     verbose_name = _("Vendista")
+
+    def ready(self) -> None:
+        from core.metrics import register_collector
+        from vendista import metrics
+
+        register_collector("vendista", metrics.collect)

@@ -24,6 +24,7 @@ import requests
 
 from core.clock import MOSCOW
 from core.ratelimit import Bucket, RateLimiter, RateLimitTimeout
+from vendista import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -301,6 +302,7 @@ class VendistaClient:
         assert self._credentials is not None
         self.token = self.get_token(*self._credentials)
         self.refreshes += 1
+        metrics.TOKEN_REFRESHES.inc()
         return self.token
 
     # --- where HTTP happens -----------------------------------------------------------------
@@ -338,10 +340,12 @@ class VendistaClient:
                     self.base_url + path, params=query, timeout=timeout or self.timeout
                 )
             except (requests.Timeout, requests.ConnectionError) as exc:
+                metrics.REQUESTS.labels(endpoint=path, status=metrics.status_label(None)).inc()
                 error: VendistaError = VendistaUnavailable(f"{path}: {type(exc).__name__}")
                 self._backoff_or_raise(path, attempt, error, None)
                 continue
             status = response.status_code
+            metrics.REQUESTS.labels(endpoint=path, status=metrics.status_label(status)).inc()
             if status == 200:
                 if raw:
                     return response.content.decode("utf-8", errors="replace")

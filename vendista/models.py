@@ -290,7 +290,16 @@ class ImportRun(models.Model):
         verbose_name = _("import run")
         verbose_name_plural = _("import runs")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["owner", "kind", "-created_at"], name="importrun_recent")]
+        indexes = [
+            models.Index(fields=["owner", "kind", "-created_at"], name="importrun_recent"),
+            # The few active runs among many finished ones: the stalled-run sweep and the
+            # `vendista_runs_active` gauge read only these.
+            models.Index(
+                fields=["status"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="importrun_active",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} ({self.status})"

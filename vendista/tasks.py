@@ -9,6 +9,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import connections
 
+from vendista import metrics
 from vendista.client import VendistaUnavailable
 from vendista.models import ImportRun, RunKind
 from vendista.services import accounts, recovery, runs, schedule
@@ -46,6 +47,7 @@ def execute_run(self: Any, *, run_id: int) -> dict[str, Any]:
             runs.fail_run(run_id, f"owner stayed busy: {exc}")
             return {"run_id": run_id, "status": "failed"}
         recovery.touch_queued(run_id)
+        metrics.LOCK_WAITS.inc()
         raise self.retry(countdown=settings.VENDISTA_BUSY_RETRY_SECONDS, exc=exc) from exc
     except runs.DATABASE_GONE as exc:
         # PostgreSQL is down or restarting: the run stays as it was (resumable); try again soon.

@@ -2,15 +2,16 @@
 # System packages loaded at run time: Pango, HarfBuzz subsetting and a Cyrillic font for
 # WeasyPrint (PDF reports); with --tests (make test) also Debian's chromium, which the kiosk
 # screen's browser tests drive through Playwright (no browser is downloaded), nginx (the reverse
-# proxy in front of gunicorn in tests/payments/test_behind_proxy.py) and wrk (the load generator
-# of bench/kiosk_api_bench.py). Installed with apt
+# proxy in front of gunicorn in tests/payments/test_behind_proxy.py), wrk (the load generator
+# of bench/kiosk_api_bench.py) and prometheus (promtool tests of the alert rules, and the real
+# Prometheus that fires the payment alert in tests/payments/test_prometheus_alert.py). Installed with apt
 # when missing and running as root; otherwise says what to do.
 set -euo pipefail
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
 purpose="PDF reports"
 if [ "${1:-}" = "--tests" ]; then
-  packages+=(chromium nginx-light wrk)
-  purpose="PDF reports, the kiosk screen and reverse-proxy tests, the API benchmark"
+  packages+=(chromium nginx-light wrk prometheus)
+  purpose="PDF reports, the kiosk screen and reverse-proxy tests, the API benchmark, alert tests"
 fi
 missing=()
 for package in "${packages[@]}"; do

@@ -26,7 +26,7 @@ from payments.services.intents import (
     refund_late_success,
     register_at_provider,
     release_intent,
-    status_row,
+    status_document,
     sweep_due_dev_intents,
 )
 from payments.services.receipts import build_receipt, price_for
@@ -68,6 +68,6 @@ __all__ = [
     "release_session_payment",
     "release_undelivered",
     "request_capture",
-    "status_row",
+    "status_document",
     "sweep_due_dev_intents",
 ]

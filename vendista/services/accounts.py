@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import record as audit
-from vendista import crypto, notices
+from vendista import crypto, metrics, notices
 from vendista.client import (
     VendistaClient,
     VendistaInvalidCredentials,
@@ -118,7 +118,9 @@ def mark_payment_required(owner_id: int, *, source: str, error: str) -> bool:
                 summary={"source": source, "error": error[:200]},
             )
             notices.payment_required(owner_id=owner_id, source=source, error=error)
-    if not changed:
+    if changed:
+        metrics.OWNERS_SUSPENDED.inc()
+    else:
         logger.info("vendista 402 for owner %s again (already suspended)", owner_id)
     return bool(changed)
 

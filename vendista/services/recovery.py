@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from vendista import notices
+from vendista import metrics, notices
 from vendista.models import ACTIVE_RUN_STATUSES, ImportRun, RunStatus
 from vendista.services import runs
 
@@ -43,6 +43,7 @@ def resume_stalled_runs() -> dict[str, int]:
                     )
                 continue
             runs.requeue(run.pk)
+            metrics.RUNS_RESUMED.labels(kind=run.kind).inc()
             resumed += 1
             if run.attempts >= settings.VENDISTA_RUN_ALERT_ATTEMPTS:
                 _alert(

@@ -24,7 +24,7 @@ from core.clock import MOSCOW, moscow_midnight
 from core.jobs import enqueue_on_commit
 from planning.services import refresh_forecasts
 from tasks_app.services import open_early_restock_tasks
-from vendista import notices
+from vendista import metrics, notices
 from vendista.client import (
     Pager,
     RawPage,
@@ -50,6 +50,7 @@ from vendista.services.lock import LeaseLost, OwnerBusy, owner_lock
 
 logger = logging.getLogger(__name__)
 
+Window = tuple[datetime, datetime]
 # PostgreSQL went away under a statement (crash, restart), through Django or psycopg directly.
 DATABASE_GONE = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
 
@@ -153,11 +154,7 @@ def active_runs(owner_ids: list[int], kind: str) -> dict[int, list[ImportRun]]:
 
 
 def covered(
-    active: list[ImportRun],
-    *,
-    mode: str,
-    window: tuple[datetime, datetime] | None,
-    skip_if_active: bool,
+    active: list[ImportRun], *, mode: str, window: Window | None, skip_if_active: bool
 ) -> bool:
     """Whether an owner's active runs make a new one needless (see `create_run`)."""
     if skip_if_active and active:
@@ -201,9 +198,10 @@ def _finish(run: ImportRun, status: str, error: str = "", token: int | None = No
     rows = ImportRun.objects.filter(pk=run.pk, status__in=ACTIVE_RUN_STATUSES)
     if token is not None:
         rows = rows.filter(lease_token=token)
-    rows.update(
+    if rows.update(
         status=status, error=error[:2000], finished_at=timezone.now(), heartbeat_at=timezone.now()
-    )
+    ):
+        metrics.RUNS_FINISHED.labels(kind=run.kind, status=status).inc()
     run.refresh_from_db()
 
 
@@ -404,6 +402,10 @@ def _import(
                     result = process_page(ctx, page, robust=True)
                     _count(run, result)
                     _save_progress(run, token)
+            # Counted once the page committed (a rolled-back page is read again).
+            metrics.PAGES_IMPORTED.inc()
+            metrics.TRANSACTIONS_FETCHED.inc(result.fetched)
+            metrics.TRANSACTIONS_INSERTED.inc(result.inserted)
             if result.unknown_terminal and not synced:
                 # Sales of terminals we do not know yet: sync once; the sync deducts them.
                 synced = True
@@ -437,10 +439,9 @@ def _import(
 
 @contextmanager
 def _page_transaction() -> Iterator[None]:
-    """One page's transaction. A page lost to a database crash after its commit is read again by
-    the next run (windows overlap) and its effects share its transaction, so its commit need not
-    wait for the disk flush: `SET LOCAL`, so the setting ends with the transaction and nothing
-    leaks to whoever uses the server connection next behind a transaction pooler."""
+    """One page's transaction, committed without waiting for the disk flush (a page lost to a
+    crash is read again by the next run; its effects share it). `SET LOCAL`: nothing is left
+    on the server connection for its next user behind a transaction pooler."""
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit = off")
