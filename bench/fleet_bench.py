@@ -27,6 +27,7 @@ import contextlib
 import json
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -350,7 +351,12 @@ def main(argv: list[str] | None = None) -> int:
         help="Vendista's default limits (5/s overall, 1/s per token) times this",
     )
     parser.add_argument("--timeout", type=float, default=1200)
-    parser.add_argument("--var", type=Path, default=None, help="state directory (default: temp)")
+    parser.add_argument(
+        "--var",
+        type=Path,
+        default=None,
+        help="state directory, kept with the runs and the request log (default: a temporary one)",
+    )
     args = parser.parse_args(argv)
     rate_global = DEFAULT_RATE_GLOBAL * args.scale
     rate_per_token = DEFAULT_RATE_PER_TOKEN * args.scale
@@ -373,10 +379,13 @@ def main(argv: list[str] | None = None) -> int:
         exact, problems = check_final_state(manifest, owner_ids, runs)
     finally:
         fleet.stop()
+        if args.var is None:  # a private cluster of ~600 MB: keep it only where asked
+            shutil.rmtree(var, ignore_errors=True)
 
-    (var / "fleet-result.json").write_text(
-        json.dumps({"started": started, "runs": runs, "log": log}, default=str)
-    )
+    if args.var is not None:
+        (var / "fleet-result.json").write_text(
+            json.dumps({"started": started, "runs": runs, "log": log}, default=str)
+        )
     tokens = {entry["token"]: entry["login"] for entry in manifest}
     in_cycle = [entry for entry in log if entry["timestamp"] >= started]
     per_owner = requests_by_owner(in_cycle, tokens)

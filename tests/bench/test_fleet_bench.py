@@ -59,7 +59,7 @@ def test_the_fleet_has_many_small_owners_and_a_few_large_ones() -> None:
 
 @pytest.mark.services
 @pytest.mark.worker
-def test_a_tiny_cycle_imports_every_owner_exactly(tmp_path: Path) -> None:
+def test_a_tiny_cycle_imports_every_owner_exactly() -> None:
     owners = 20
     result = subprocess.run(
         [
@@ -68,7 +68,6 @@ def test_a_tiny_cycle_imports_every_owner_exactly(tmp_path: Path) -> None:
             f"--owners={owners}",
             "--scale=40",
             "--timeout=120",
-            f"--var={tmp_path}",
         ],
         cwd=ROOT,
         capture_output=True,
