@@ -15,11 +15,28 @@ from celery import current_app
 from django.db import transaction
 
 
-def enqueue(task_name: str, /, *, countdown: float | None = None, **kwargs: Any) -> None:
-    """Queue `task_name` with keyword arguments (ids and plain values), now."""
-    current_app.send_task(task_name, kwargs=kwargs, countdown=countdown)
+def enqueue(
+    task_name: str,
+    /,
+    *,
+    countdown: float | None = None,
+    priority: int | None = None,
+    **kwargs: Any,
+) -> None:
+    """Queue `task_name` with keyword arguments (ids and plain values), now. `priority`: the
+    broker's (Redis: 0, the default, is delivered first; 3, 6, 9 after it)."""
+    current_app.send_task(task_name, kwargs=kwargs, countdown=countdown, priority=priority)
 
 
-def enqueue_on_commit(task_name: str, /, *, countdown: float | None = None, **kwargs: Any) -> None:
+def enqueue_on_commit(
+    task_name: str,
+    /,
+    *,
+    countdown: float | None = None,
+    priority: int | None = None,
+    **kwargs: Any,
+) -> None:
     """Queue `task_name` once the current transaction commits (at once outside one)."""
-    transaction.on_commit(partial(enqueue, task_name, countdown=countdown, **kwargs))
+    transaction.on_commit(
+        partial(enqueue, task_name, countdown=countdown, priority=priority, **kwargs)
+    )

@@ -53,6 +53,28 @@ return '0'
 """
 
 
+# The same arithmetic, reading only: the seconds until every bucket yields `cost`.
+_PEEK = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
+local cost = tonumber(ARGV[#ARGV])
+local wait = 0
+for i, key in ipairs(KEYS) do
+  local rate = tonumber(ARGV[2 * i - 1])
+  local burst = tonumber(ARGV[2 * i])
+  local state = redis.call('HMGET', key, 'tokens', 'ts')
+  local tokens = tonumber(state[1])
+  local ts = tonumber(state[2])
+  if tokens == nil then tokens = burst; ts = now end
+  tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
+  if tokens < cost then
+    wait = math.max(wait, (cost - tokens) / rate)
+  end
+end
+return tostring(wait)
+"""
+
+
 class RateLimitTimeout(Exception):
     """The buckets did not free a token within the caller's deadline."""
 
@@ -82,6 +104,7 @@ class RateLimiter:
         self._prefix = prefix
         self._sleep = sleep
         self._script: redis.commands.core.Script | None = None
+        self._peek: redis.commands.core.Script | None = None
 
     @property
     def client(self) -> redis.Redis:
@@ -95,6 +118,16 @@ class RateLimiter:
         for bucket in buckets:
             args += [bucket.rate, max(bucket.burst, cost)]
         result = self._script(keys=[self._prefix + b.key for b in buckets], args=[*args, cost])
+        return float(result.decode() if isinstance(result, bytes) else result)
+
+    def wait_for(self, buckets: Sequence[Bucket], cost: float = 1.0) -> float:
+        """The seconds until `cost` could be taken from every bucket (0: now); takes nothing."""
+        if self._peek is None:
+            self._peek = self.client.register_script(_PEEK)
+        args: list[float] = []
+        for bucket in buckets:
+            args += [bucket.rate, max(bucket.burst, cost)]
+        result = self._peek(keys=[self._prefix + b.key for b in buckets], args=[*args, cost])
         return float(result.decode() if isinstance(result, bytes) else result)
 
     def acquire(

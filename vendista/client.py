@@ -289,6 +289,14 @@ class VendistaClient:
                 return terminals
             page_number += 1
 
+    def token_wait(self) -> float:
+        """Seconds until this owner's own rate limit (per token) allows the next request, taking
+        nothing (0 when it allows it now, or when the limit cannot be read)."""
+        try:
+            return self._limiter.wait_for(self._buckets[:1])
+        except redis.RedisError:
+            return 0.0
+
     def refresh(self) -> str:
         """A new token from the credentials; the caller stores `self.token` afterwards."""
         assert self._credentials is not None

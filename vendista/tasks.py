@@ -12,7 +12,7 @@ from django.db import connections
 from vendista import metrics
 from vendista.client import VendistaUnavailable
 from vendista.models import ImportRun, RunKind
-from vendista.services import accounts, recovery, runs
+from vendista.services import accounts, recovery, runs, schedule
 from vendista.services.lock import LeaseLost, OwnerBusy
 
 logger = logging.getLogger(__name__)
@@ -28,7 +28,13 @@ def execute_run(self: Any, *, run_id: int) -> dict[str, Any]:
     """Execute one queued import or sync run. Safe to re-run (a redelivered run resumes after
     its last committed page; stored rows are never deducted twice)."""
     try:
-        summary = runs.execute_run(run_id)
+        summary = runs.execute_run(run_id, may_yield=True)
+    except runs.RunYielded as exc:
+        # Its token's limit would keep this worker idle: the run continues in a new task once
+        # the token allows the next page, ahead of the scheduled backlog (other owners' runs
+        # use the worker meanwhile).
+        execute_run.apply_async(kwargs={"run_id": run_id}, countdown=exc.wait, priority=0)
+        return {"run_id": run_id, "status": "yielded"}
     except runs.RunNotRunnable:
         logger.info("run %s is already finished", run_id)
         return {"run_id": run_id, "status": "not_runnable"}
@@ -61,19 +67,13 @@ def execute_run(self: Any, *, run_id: int) -> dict[str, Any]:
 @shared_task
 def schedule_imports(*, window: str, trigger: str) -> dict[str, Any]:
     """Beat: queue one regular import per importable owner (ticks de-duplicated per owner)."""
-    queued = [
-        run_id
-        for owner_id in accounts.importable_owner_ids()
-        if (
-            run_id := runs.enqueue(
-                owner_id,
-                window_kind=window,
-                trigger=trigger,
-                skip_if_active=trigger == "schedule_15min",
-            )
-        )
-    ]
-    skipped = runs.record_skips(trigger)
+    queued = schedule.enqueue_for_owners(
+        accounts.importable_owner_ids(),
+        window_kind=window,
+        trigger=trigger,
+        skip_if_active=trigger == "schedule_15min",
+    )
+    skipped = schedule.record_skips(trigger)
     return {"queued": len(queued), "skipped": skipped}
 
 
@@ -86,11 +86,9 @@ def resume_stalled_runs() -> dict[str, int]:
 @shared_task
 def schedule_terminal_syncs() -> dict[str, Any]:
     """Beat: queue one terminal sync per importable owner (de-duplicated per owner)."""
-    queued = [
-        run_id
-        for owner_id in accounts.importable_owner_ids()
-        if (run_id := runs.enqueue(owner_id, kind=RunKind.SYNC, trigger="schedule_15min"))
-    ]
+    queued = schedule.enqueue_for_owners(
+        accounts.importable_owner_ids(), kind=RunKind.SYNC, trigger="schedule_15min"
+    )
     return {"queued": len(queued)}
 
 

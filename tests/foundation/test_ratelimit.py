@@ -83,3 +83,15 @@ def test_limits_hold_across_clients_and_threads(redis_client) -> None:
 def _url(client) -> str:
     kwargs = client.connection_pool.connection_kwargs
     return f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs['db']}"
+
+
+def test_wait_for_tells_the_wait_without_taking_a_token(redis_client) -> None:
+    limiter = RateLimiter(redis_client)
+    slow = Bucket("test:peek", rate=0.5)
+    assert limiter.wait_for([slow]) == 0  # a fresh bucket has its token
+    assert limiter.wait_for([slow]) == 0  # still: looking took nothing
+    assert limiter.try_acquire([slow]) == 0
+    peeked = limiter.wait_for([slow])
+    # The next token comes 2 s after the first was taken; looking did not push it back.
+    assert 0 < peeked <= 2.0
+    assert limiter.try_acquire([slow]) <= peeked

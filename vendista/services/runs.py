@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -16,6 +17,7 @@ from typing import Any
 import psycopg
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from core.clock import MOSCOW, moscow_midnight
@@ -48,12 +50,27 @@ from vendista.services.lock import LeaseLost, OwnerBusy, owner_lock
 
 logger = logging.getLogger(__name__)
 
+Window = tuple[datetime, datetime]
 # PostgreSQL went away under a statement (crash, restart), through Django or psycopg directly.
 DATABASE_GONE = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
 
 
 class RunNotRunnable(Exception):
     """The run is finished or unknown."""
+
+
+class RunYielded(Exception):
+    """The next page would wait on the run's own token: it is queued again (see `_import`)."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"yielded for {wait:.2f} s")
+        self.wait = wait
+
+
+YIELD_WAIT_S = 0.1  # a longer wait on the run's own token: it yields
+# Redis delivers priority 0 (the default) first: scheduled runs queue behind a person's import,
+# a resumed run and the next page of a yielded one.
+SCHEDULED_PRIORITY = 3
 
 
 # --- windows ---------------------------------------------------------------------------------
@@ -108,24 +125,9 @@ def create_run(
     last committed page), never abandoned."""
     with transaction.atomic():
         VendistaAccount.objects.select_for_update().filter(owner_id=owner_id).first()
-        active = ImportRun.objects.filter(
-            owner_id=owner_id, kind=kind, status__in=ACTIVE_RUN_STATUSES
-        )
-        for run in active:
-            if is_stalled(run):
-                requeue(run.pk)
-        if skip_if_active and active.exists():
+        active = active_runs([owner_id], kind).get(owner_id, [])
+        if covered(active, mode=mode, window=window, skip_if_active=skip_if_active):
             return None
-        if window is not None:
-            for run in active:
-                if (
-                    run.mode == mode
-                    and run.date_from is not None
-                    and run.date_to is not None
-                    and run.date_from <= window[0]
-                    and run.date_to >= window[1] - COVER_SLACK
-                ):
-                    return None
         return ImportRun.objects.create(
             owner_id=owner_id,
             kind=kind,
@@ -136,6 +138,35 @@ def create_run(
             date_to=window[1] if window else None,
             heartbeat_at=timezone.now(),
         )
+
+
+def active_runs(owner_ids: list[int], kind: str) -> dict[int, list[ImportRun]]:
+    """The owners' queued or running runs of `kind`, by owner; one whose heartbeat stopped is
+    queued again (resumed from its last committed page), never abandoned."""
+    found: dict[int, list[ImportRun]] = {}
+    for run in ImportRun.objects.filter(
+        owner_id__in=owner_ids, kind=kind, status__in=ACTIVE_RUN_STATUSES
+    ):
+        if is_stalled(run):
+            requeue(run.pk)
+        found.setdefault(run.owner_id, []).append(run)
+    return found
+
+
+def covered(
+    active: list[ImportRun], *, mode: str, window: Window | None, skip_if_active: bool
+) -> bool:
+    """Whether an owner's active runs make a new one needless (see `create_run`)."""
+    if skip_if_active and active:
+        return True
+    return window is not None and any(
+        run.mode == mode
+        and run.date_from is not None
+        and run.date_to is not None
+        and run.date_from <= window[0]
+        and run.date_to >= window[1] - COVER_SLACK
+        for run in active
+    )
 
 
 # A run ending this little before the asked end covers it: the next tick reads the rest.
@@ -174,7 +205,8 @@ def _finish(run: ImportRun, status: str, error: str = "", token: int | None = No
     run.refresh_from_db()
 
 
-def _skip_reason(stored: VendistaAccount | None) -> str | None:
+def skip_reason(stored: VendistaAccount | None) -> str | None:
+    """Why an owner's runs are not executed (no connection, unpaid, bad credentials), or None."""
     if stored is None:
         return "owner has no Vendista connection"
     if stored.payment_status != PaymentStatus.ACTIVE:
@@ -224,16 +256,19 @@ class RunSummary:
 ProgressCallback = Callable[[ImportRun], None]
 
 
-def execute_run(run_id: int, *, progress: ProgressCallback | None = None) -> RunSummary:
+def execute_run(
+    run_id: int, *, progress: ProgressCallback | None = None, may_yield: bool = False
+) -> RunSummary:
     """Run a queued (or interrupted) import or sync run to its end. Safe to re-run: an
     interrupted import resumes after its last committed page; rows already stored are only
     updated, never deducted twice. Raises OwnerBusy (retry later), VendistaUnavailable
-    (transient) and LeaseLost (the run was cancelled or taken over: stop quietly)."""
+    (transient) and LeaseLost (the run was cancelled or taken over: stop quietly); with
+    `may_yield`, RunYielded (queued again: execute it after `wait`)."""
     run = ImportRun.objects.filter(pk=run_id).first()
     if run is None or run.status not in ACTIVE_RUN_STATUSES:
         raise RunNotRunnable(f"run {run_id} is not queued or running")
     stored = VendistaAccount.objects.filter(owner_id=run.owner_id).first()
-    reason = _skip_reason(stored)
+    reason = skip_reason(stored)
     if reason is not None:
         _finish(run, RunStatus.SKIPPED, reason)
         return RunSummary.of(run)
@@ -244,7 +279,7 @@ def execute_run(run_id: int, *, progress: ProgressCallback | None = None) -> Run
             raise RunNotRunnable(f"run {run_id} was finished or cancelled meanwhile")
         run.refresh_from_db()
         with lease.Lease(run.pk, token, lock) as held:
-            _execute_claimed(run, stored, held, progress)
+            _execute_claimed(run, stored, held, progress, may_yield)
     run.refresh_from_db()
     return RunSummary.of(run)
 
@@ -254,6 +289,7 @@ def _execute_claimed(
     stored: VendistaAccount,
     held: lease.Lease,
     progress: ProgressCallback | None,
+    may_yield: bool,
 ) -> None:
     token = held.token
     client: VendistaClient | None = None
@@ -264,11 +300,17 @@ def _execute_claimed(
             if run.kind == RunKind.SYNC:
                 _sync(run, client, token)
             else:
-                _import(run, client, held, progress)
+                _import(run, client, held, progress, may_yield)
         finally:
             # A token refreshed on the way is kept, whatever happened next.
             accounts.save_token(run.owner_id, client, stored_token)
     except LeaseLost:
+        raise
+    except RunYielded:
+        # Back to the queue after its last committed page; a yield is no attempt.
+        ImportRun.objects.filter(pk=run.pk, lease_token=token, status=RunStatus.RUNNING).update(
+            status=RunStatus.QUEUED, attempts=F("attempts") - 1, heartbeat_at=timezone.now()
+        )
         raise
     except VendistaPaymentRequired as exc:
         source = "sync" if run.kind == RunKind.SYNC else "import"
@@ -322,6 +364,7 @@ def _import(
     client: VendistaClient,
     held: lease.Lease,
     progress: ProgressCallback | None,
+    may_yield: bool = False,
 ) -> None:
     assert run.date_from is not None and run.date_to is not None
     token = held.token
@@ -337,65 +380,72 @@ def _import(
     pager.page = max(1, run.next_page)
     synced = False
     fetch = partial(client.get_transactions_page, run.date_from, run.date_to)
-    # A page lost to a database crash after its commit is read again by the next run (windows
-    # overlap) and its effects share its transaction, so page commits need not wait for the
-    # disk flush.
-    with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit = off")
     # The next page is fetched while this one is written, once the answers promise it.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vendista-fetch") as fetcher:
-        try:
-            pending: Future[RawPage] | None = fetcher.submit(fetch, pager.page)
-            while pending is not None:
-                page = pending.result()
-                held.check()
-                ahead = pager.page + 1
-                pending = fetcher.submit(fetch, ahead) if pager.expects(ahead) else None
-                run.next_page = pager.page + 1
-                try:
-                    with transaction.atomic():
-                        result = process_page(ctx, page)
-                        _count(run, result)
-                        _save_progress(run, token)
-                except psycopg.errors.DataError:
-                    # A value of an unexpected type: read this page the careful way.
-                    with transaction.atomic():
-                        result = process_page(ctx, page, robust=True)
-                        _count(run, result)
-                        _save_progress(run, token)
-                # Counted once the page committed (a rolled-back page is read again).
-                metrics.PAGES_IMPORTED.inc()
-                metrics.TRANSACTIONS_FETCHED.inc(result.fetched)
-                metrics.TRANSACTIONS_INSERTED.inc(result.inserted)
-                if result.unknown_terminal and not synced:
-                    # Sales of terminals we do not know yet: sync once; the sync deducts them.
-                    synced = True
-                    resolved = sync.sync_for_import(run.owner_id)
-                    run.deducted += resolved["deducted"]
-                    run.tasks_created += resolved["tasks_created"]
-                    run.unknown_terminal = max(0, run.unknown_terminal - resolved["resolved"])
+        pending: Future[RawPage] | None = fetcher.submit(fetch, pager.page)
+        while pending is not None:
+            page = pending.result()
+            held.check()
+            ahead = pager.page + 1
+            # Not ahead of a token that would keep this worker waiting: it yields instead.
+            busy = may_yield and client.token_wait() > YIELD_WAIT_S
+            pending = fetcher.submit(fetch, ahead) if pager.expects(ahead) and not busy else None
+            run.next_page = pager.page + 1
+            try:
+                with _page_transaction():
+                    result = process_page(ctx, page)
+                    _count(run, result)
                     _save_progress(run, token)
-                    ctx = ImportContext.load(run.owner_id, run.mode)
-                if progress is not None:
-                    progress(run)
-                more = pager.advance(
-                    items=result.fetched,
-                    items_count=result.items_count,
-                    items_per_page=result.items_per_page,
-                    page_number=result.page_number,
-                )
-                if not more:
-                    break
-                if pending is None:
-                    pending = fetcher.submit(fetch, pager.page)
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("RESET synchronous_commit")
+            except psycopg.errors.DataError:
+                # A value of an unexpected type: read this page the careful way.
+                with _page_transaction():
+                    result = process_page(ctx, page, robust=True)
+                    _count(run, result)
+                    _save_progress(run, token)
+            # Counted once the page committed (a rolled-back page is read again).
+            metrics.PAGES_IMPORTED.inc()
+            metrics.TRANSACTIONS_FETCHED.inc(result.fetched)
+            metrics.TRANSACTIONS_INSERTED.inc(result.inserted)
+            if result.unknown_terminal and not synced:
+                # Sales of terminals we do not know yet: sync once; the sync deducts them.
+                synced = True
+                resolved = sync.sync_for_import(run.owner_id)
+                run.deducted += resolved["deducted"]
+                run.tasks_created += resolved["tasks_created"]
+                run.unknown_terminal = max(0, run.unknown_terminal - resolved["resolved"])
+                _save_progress(run, token)
+                ctx = ImportContext.load(run.owner_id, run.mode)
+            if progress is not None:
+                progress(run)
+            more = pager.advance(
+                items=result.fetched,
+                items_count=result.items_count,
+                items_per_page=result.items_per_page,
+                page_number=result.page_number,
+            )
+            if not more:
+                break
+            if pending is None and may_yield and (wait := client.token_wait()) > YIELD_WAIT_S:
+                # Queued again after this page: the worker serves other owners meanwhile.
+                raise RunYielded(wait)
+            if pending is None:
+                pending = fetcher.submit(fetch, pager.page)
     _finish(run, RunStatus.SUCCEEDED, token=token)
     VendistaAccount.objects.filter(owner_id=run.owner_id).update(
         last_successful_import_at=timezone.now()
     )
     after_import(run.owner_id, run.mode)
+
+
+@contextmanager
+def _page_transaction() -> Iterator[None]:
+    """One page's transaction, committed without waiting for the disk flush (a page lost to a
+    crash is read again by the next run; its effects share it). `SET LOCAL`: nothing is left
+    on the server connection for its next user behind a transaction pooler."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
+        yield
 
 
 def after_import(owner_id: int, mode: str) -> None:
@@ -497,7 +547,11 @@ def enqueue(
         )
         if run is None:
             return None
-        enqueue_on_commit("vendista.tasks.execute_run", run_id=run.pk)
+        enqueue_on_commit(
+            "vendista.tasks.execute_run",
+            run_id=run.pk,
+            priority=SCHEDULED_PRIORITY if trigger.startswith("schedule") else None,
+        )
     return run.pk
 
 
@@ -531,28 +585,6 @@ def run_now(
         raise
     summary.duration_s = summary.duration_s or time.monotonic() - started
     return summary
-
-
-def record_skips(trigger: str) -> int:
-    """Scheduled runs record why suspended owners were skipped (one row per owner and tick)."""
-    skipped = 0
-    for stored in VendistaAccount.objects.filter(imports_enabled=True).exclude(
-        payment_status=PaymentStatus.ACTIVE,
-        token_status__in=[TokenStatus.VALID, TokenStatus.EXPIRED],
-    ):
-        reason = _skip_reason(stored)
-        if reason:
-            now = timezone.now()
-            ImportRun.objects.create(
-                owner_id=stored.owner_id,
-                kind=RunKind.IMPORT,
-                trigger=trigger,
-                status=RunStatus.SKIPPED,
-                error=reason,
-                finished_at=now,
-            )
-            skipped += 1
-    return skipped
 
 
 def purge_old_runs() -> int:
