@@ -82,7 +82,13 @@ def _wrk_ms(out: str, q: int) -> float:
 
 
 def open_loop(
-    url: str, token: str, rate: float, seconds: float, method: str = "GET", body: str = ""
+    url: str,
+    token: str,
+    rate: float,
+    seconds: float,
+    method: str = "GET",
+    body: str = "",
+    trace: Path | None = None,
 ) -> dict[str, float]:
     """Fixed-rate load from bench/loadgen.py in its own process: p50/p99 at `rate`."""
     command = [
@@ -100,6 +106,8 @@ def open_loop(
     ]
     if body:
         command += ["--body", body]
+    if trace:
+        command += ["--trace", str(trace)]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
     result: dict[str, float] = json.loads(out)
     if result["errors"]:
@@ -113,6 +121,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--rounds", type=int, default=3, help="alternating wrk rounds per view")
+    parser.add_argument(
+        "--trace-dir", type=Path, help="keep each open-loop request's latency (loadgen --trace)"
+    )
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     owner, _ = Owner.objects.get_or_create(name="Бенчмарк")
@@ -174,9 +185,20 @@ def main() -> None:
             statuses.append(wrk(status_url, token, each, args.connections))
         bare = max(bares, key=lambda result: result["rps"])
         status = max(statuses, key=lambda result: result["rps"])
-        polled = open_loop(status_url, token, args.rate, args.seconds)
+        traces = args.trace_dir
+        if traces:
+            traces.mkdir(parents=True, exist_ok=True)
+        polled = open_loop(
+            status_url, token, args.rate, args.seconds, trace=traces and traces / "status.txt"
+        )
         created = open_loop(
-            f"{base}/api/sessions", token, args.rate, args.seconds, method="POST", body=body
+            f"{base}/api/sessions",
+            token,
+            args.rate,
+            args.seconds,
+            method="POST",
+            body=body,
+            trace=traces and traces / "session_create.txt",
         )
     finally:
         web.terminate()

@@ -3,7 +3,7 @@ not the server's GIL: requests are *scheduled* at a fixed rate and each latency 
 its scheduled start (a slow server cannot slow the generator down and hide its queueing).
 
     python bench/loadgen.py URL --rate 200 --seconds 10 [--method POST --body '{...}']
-        [--header 'Authorization: Kiosk ...'] [--connections 64]
+        [--header 'Authorization: Kiosk ...'] [--connections 64] [--trace FILE]
 
 Prints one JSON line: {"sent", "ok", "errors", "rps", "p50_ms", "p99_ms", "max_ms"}.
 """
@@ -73,6 +73,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     latencies: list[float] = []
     errors = 0
     statuses: dict[str, int] = {}
+    trace: list[tuple[float, float]] = []
 
     async def scheduled(at: float) -> None:
         nonlocal errors
@@ -88,6 +89,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             errors += 1
             return
         latencies.append((time.perf_counter() - at) * 1000)
+        trace.append((round(at - loop_start, 4), round(latencies[-1], 2)))
 
     loop_start = time.perf_counter()
     total = int(args.rate * args.seconds)
@@ -100,6 +102,9 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         tasks.append(asyncio.create_task(scheduled(at)))
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - loop_start
+    if args.trace:
+        with open(args.trace, "w") as out:
+            out.writelines(f"{at} {ms}\n" for at, ms in sorted(trace))
     quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
     return {
         "sent": total,
@@ -122,6 +127,7 @@ def main() -> None:
     parser.add_argument("--body", default="")
     parser.add_argument("--header", action="append", default=[])
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--trace", help="write 'scheduled_s latency_ms' per request to this file")
     print(json.dumps(asyncio.run(run(parser.parse_args()))))
 
 

@@ -122,9 +122,8 @@ DATABASES = {
         "CONN_HEALTH_CHECKS": True,
     }
 }
-# Hot reads (core.db.prepared) prepared on the server once per connection. Opt-in: a short chaos
-# run with it on lost the stock digest once (not yet understood, see docs/benchmarks.md), and a
-# pooler may not keep prepared statements (PgBouncer in transaction mode before 1.21).
+# Hot reads (core.db.prepared) prepared on the server once per connection. Opt-in: a pooler may
+# not keep prepared statements (PgBouncer in transaction mode before 1.21).
 if env_bool("DB_PREPARED_STATEMENTS", False):
     DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
 # A connection whose server went silent (a worker host cut off by the network, a server gone
@@ -137,6 +136,9 @@ DATABASES["default"]["OPTIONS"].update(
     keepalives_interval=max(1, DB_KEEPALIVE_S // 3),
     keepalives_count=3,
 )
+# The LISTEN connection of each web process (core.db.changes: the status poll's cache) keeps a
+# session: behind a pooler in transaction mode point it at PostgreSQL itself. Unset: DATABASE_URL.
+DB_LISTEN = env_database_url("DB_LISTEN_URL") if env_str("DB_LISTEN_URL", "") else None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_redis_url("REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -19,7 +19,8 @@ What keeps a cached value honest:
   new value back at once, without waiting for the notice.
 
 The listener is started lazily in each process (gunicorn forks workers after loading the app;
-threads do not survive a fork).
+threads do not survive a fork). It needs a session of its own on PostgreSQL: `DB_LISTEN`
+(`DB_LISTEN_URL`) points it past a pooler in transaction mode, which does not keep a LISTEN.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 import psycopg
+from django.conf import settings
 from django.db import connection
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,18 @@ ALIVE_S = 12.0  # ... and the cache is used only this long after the last proof
 RECONNECT_S = 2.0
 WAKE_S = 0.5  # the listener looks at its stop flag this often
 MAX_ENTRIES = 50_000
+# Django's OPTIONS that are not libpq connection parameters.
+_NOT_CONNINFO = frozenset(
+    {
+        "cursor_factory",
+        "context",
+        "prepare_threshold",
+        "server_side_binding",
+        "pool",
+        "isolation_level",
+        "assume_role",
+    }
+)
 
 _caches: list[NotifiedCache] = []
 
@@ -117,14 +131,19 @@ class NotifiedCache:
             self._entries.clear()
             self._alive_until = 0.0
             self._stop = threading.Event()
-            db = connection.settings_dict
-            params = {
-                "dbname": db["NAME"],
-                "user": db.get("USER") or None,
-                "password": db.get("PASSWORD") or None,
-                "host": db.get("HOST") or None,
-                "port": db.get("PORT") or None,
+            db = getattr(settings, "DB_LISTEN", None) or connection.settings_dict
+            params: dict[str, Any] = {
+                key: value
+                for key, value in (db.get("OPTIONS") or {}).items()
+                if key not in _NOT_CONNINFO
             }
+            params.update(
+                dbname=db["NAME"],
+                user=db.get("USER") or None,
+                password=db.get("PASSWORD") or None,
+                host=db.get("HOST") or None,
+                port=db.get("PORT") or None,
+            )
             self._thread = threading.Thread(
                 target=self._listen,
                 args=(params, self._stop),

@@ -197,3 +197,21 @@ def test_the_cache_can_be_turned_off(kiosk, settings, other_process) -> None:
     for _ in range(3):
         _poll(kiosk, intent)
     assert len(STATUS_CACHE) == 0
+
+
+def test_the_listener_connects_where_db_listen_points(kiosk, settings) -> None:
+    intent = _intent(kiosk)
+    _cached(kiosk, intent)
+    STATUS_CACHE.stop()
+    # A LISTEN address where nothing answers: the cache stays off, every poll reads the row.
+    settings.DB_LISTEN = {**connection.settings_dict, "HOST": "127.0.0.1", "PORT": "9"}
+    try:
+        for _ in range(20):
+            assert _poll(kiosk, intent)["status"] == "pending"
+        assert not STATUS_CACHE.listening and len(STATUS_CACHE) == 0
+    finally:
+        STATUS_CACHE.stop()
+    # Pointed at the test database itself (as DATABASE_URL would be), it listens again.
+    settings.DB_LISTEN = dict(connection.settings_dict)
+    _cached(kiosk, intent)
+    STATUS_CACHE.stop()
