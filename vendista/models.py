@@ -277,6 +277,8 @@ class ImportRun(models.Model):
     tasks_created = models.IntegerField(_("tasks created"), default=0)
     invalid = models.IntegerField(_("invalid rows"), default=0)
     attempts = models.IntegerField(_("attempts"), default=0)
+    # Times it went back to the queue to wait for its token (no attempt: RunYielded).
+    yields = models.IntegerField(_("yields"), default=0)
     # Raised by each attempt that claims the run; every write of an attempt checks it.
     lease_token = models.IntegerField(_("lease token"), default=0)
     next_page = models.IntegerField(_("next page"), default=1)

@@ -8,12 +8,14 @@ request came from (each host has its own).
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import pairwise
 from typing import Any
+
+Window = tuple[str, str]
 
 # The Vendista API calls every one of which takes a token from our shared buckets.
 LIMITED_PATHS = ("/token", "/transactions", "/terminals", "/coffee_shop")
@@ -76,15 +78,18 @@ def run_spans(requests: Iterable[Seen]) -> list[RunSpan]:
     ]
 
 
-def overlaps(requests: Iterable[Seen], attempts: Mapping[str, int]) -> list[str]:
+def overlaps(
+    requests: Iterable[Seen],
+    attempts: Mapping[Any, int],  # login or (login, window) -> starts
+) -> list[str]:
     """Where two runs of one owner talked to Vendista at the same time.
 
     Under the owner lock each attempt of a run holds the owner for one stretch of time, and the
     next attempt (of any run) starts only after it let go. So, in the order they arrived, an
-    owner's requests form blocks of one run each: at most one block per attempt (`attempts`:
-    per login, the attempts its runs made), and a block's first request arrives after the
-    previous block's last answer went out. Runs that alternate (one waits for a token or is
-    re-queued, another goes on) pass; runs that interleave do not."""
+    owner's requests form blocks of one run each: at most one block per start (`attempts`:
+    per login, or per run as (login, window), the attempts and yields), and a block's first
+    request arrives after the previous block's last answer went out. Runs that alternate (one
+    waits for a token or is re-queued, another goes on) pass; runs that interleave do not."""
     found = []
     by_login: dict[str, list[Seen]] = defaultdict(list)
     for request in requests:
@@ -98,11 +103,17 @@ def overlaps(requests: Iterable[Seen], attempts: Mapping[str, int]) -> list[str]
                 blocks[-1].append(row)
             else:
                 blocks.append([row])
-        if len(blocks) > attempts.get(login, 0):
-            found.append(
-                f"{login}: {len(blocks)} alternations between runs in "
-                f"{attempts.get(login, 0)} attempts"
-            )
+        if login in attempts:
+            if len(blocks) > attempts[login]:
+                found.append(
+                    f"{login}: {len(blocks)} alternations between runs in "
+                    f"{attempts[login]} attempts"
+                )
+        else:  # per run: (login, window) -> that run's starts
+            for run_window, count in Counter(block[0].window for block in blocks).items():
+                allowed = attempts.get((login, run_window), 0)
+                if count > allowed:
+                    found.append(f"{login}: run {run_window}: {count} stretches, {allowed} starts")
         for previous, block in pairwise(blocks):
             ended = max(r.ended for r in previous)
             if block[0].started < ended:

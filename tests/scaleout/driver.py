@@ -157,6 +157,7 @@ def state() -> dict[str, Any]:
             "owner_id": run.owner_id,
             "status": run.status,
             "attempts": run.attempts,
+            "yields": run.yields,
             "pages_done": run.pages_done,
             "fetched": run.fetched,
             "inserted": run.inserted,

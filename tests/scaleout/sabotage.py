@@ -4,7 +4,9 @@ tests/scaleout catch it.
     python -m tests.scaleout.sabotage per-host <host name> -A celery_app worker ...
 
 `per-host`: the owner lock's Redis key and the rate buckets' key prefix made host-specific (as
-if each host had its own Redis for them, or used Celery's per-worker `rate_limit`).
+if each host had its own Redis for them, or used Celery's per-worker `rate_limit`); and a run
+never yields, so each start holds its (per-host) lock over many pages — with yields every start
+is about one page, and two runs' turns could not be told from an interleaving at the sandbox.
 Test-only: nothing in the product changes; the product's worker starts with this patched in.
 """
 
@@ -21,7 +23,7 @@ def break_sharing(host: str) -> None:
 
     django.setup()
     from core import ratelimit
-    from vendista.services import lock
+    from vendista.services import lock, runs
 
     lock_init = lock.OwnerLock.__init__
 
@@ -40,6 +42,7 @@ def break_sharing(host: str) -> None:
     ) -> None:
         limiter_init(self, client, prefix=f"{prefix}{host}:", sleep=sleep)
 
+    runs.YIELD_WAIT_S = float("inf")
     lock.OwnerLock.__init__ = per_host_lock  # type: ignore[method-assign]
     ratelimit.RateLimiter.__init__ = per_host_limits  # type: ignore[method-assign]
 

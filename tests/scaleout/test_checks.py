@@ -101,3 +101,13 @@ def test_exactness_sees_lost_extra_undeducted_and_double_deducted_sales() -> Non
     assert checks.exactness(SALES, pending) == ["transaction 1 is pending, want deducted"]
     twice = _state(stock={"7:Кофе": "976", "7:Молоко": "900"})
     assert checks.exactness(SALES, twice) == ["stock 7:Кофе is 976, want 984"]
+
+
+def test_per_run_starts_allow_a_yielding_runs_stretches_and_catch_an_interleaving() -> None:
+    # Run A started three times (one attempt, two yields), run B once, taking turns.
+    turns = checks.parse([entry(0), entry(1, B, client="h1"), entry(2), entry(3, B), entry(4)])
+    assert checks.overlaps(turns, {("o1", A): 3, ("o1", B): 2}) == []
+    # The same turns with run A started only twice: it talked in three stretches.
+    assert any(
+        "3 stretches, 2 starts" in p for p in checks.overlaps(turns, {("o1", A): 2, ("o1", B): 2})
+    )

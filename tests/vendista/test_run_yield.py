@@ -55,7 +55,7 @@ def test_a_run_waiting_on_its_token_yields_after_each_page_and_ends_exact(
             # Back in the queue after its committed pages, the attempt not counted.
             assert run.status == RunStatus.QUEUED
             assert run.pages_done == yields and run.next_page == yields + 1
-            assert run.attempts == 0
+            assert run.attempts == 0 and run.yields == yields
             assert 0 < yielded.wait <= 1.0
             time.sleep(yielded.wait)  # what the task's countdown does
 
@@ -66,7 +66,7 @@ def test_a_run_waiting_on_its_token_yields_after_each_page_and_ends_exact(
     assert Transaction.objects.filter(owner=owner).count() == len(shop.transactions)
     run.refresh_from_db()
     assert run.fetched == run.inserted == len(shop.transactions)
-    assert run.pages_done == PAGES and run.attempts == 1
+    assert run.pages_done == PAGES and run.attempts == 1 and run.yields == PAGES - 1
 
 
 @pytest.mark.django_db

@@ -68,8 +68,7 @@ class RunYielded(Exception):
 
 
 YIELD_WAIT_S = 0.1  # a longer wait on the run's own token: it yields
-# Redis delivers priority 0 (the default) first: scheduled runs queue behind a person's import,
-# a resumed run and the next page of a yielded one.
+# Redis delivers priority 0 first: scheduled runs wait behind a person's, a resumed or a yielded.
 SCHEDULED_PRIORITY = 3
 
 
@@ -307,9 +306,12 @@ def _execute_claimed(
     except LeaseLost:
         raise
     except RunYielded:
-        # Back to the queue after its last committed page; a yield is no attempt.
+        # Queued again after its last committed page: a yield, no attempt.
         ImportRun.objects.filter(pk=run.pk, lease_token=token, status=RunStatus.RUNNING).update(
-            status=RunStatus.QUEUED, attempts=F("attempts") - 1, heartbeat_at=timezone.now()
+            status=RunStatus.QUEUED,
+            attempts=F("attempts") - 1,
+            yields=F("yields") + 1,
+            heartbeat_at=timezone.now(),
         )
         raise
     except VendistaPaymentRequired as exc:
