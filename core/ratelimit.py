@@ -114,20 +114,21 @@ class RateLimiter:
         """Take `cost` from every bucket or from none; 0 on success, else the seconds to wait."""
         if self._script is None:
             self._script = self.client.register_script(_TAKE)
-        args: list[float] = []
-        for bucket in buckets:
-            args += [bucket.rate, max(bucket.burst, cost)]
-        result = self._script(keys=[self._prefix + b.key for b in buckets], args=[*args, cost])
-        return float(result.decode() if isinstance(result, bytes) else result)
+        return self._call(self._script, buckets, cost)
 
     def wait_for(self, buckets: Sequence[Bucket], cost: float = 1.0) -> float:
         """The seconds until `cost` could be taken from every bucket (0: now); takes nothing."""
         if self._peek is None:
             self._peek = self.client.register_script(_PEEK)
+        return self._call(self._peek, buckets, cost)
+
+    def _call(
+        self, script: redis.commands.core.Script, buckets: Sequence[Bucket], cost: float
+    ) -> float:
         args: list[float] = []
         for bucket in buckets:
             args += [bucket.rate, max(bucket.burst, cost)]
-        result = self._peek(keys=[self._prefix + b.key for b in buckets], args=[*args, cost])
+        result = script(keys=[self._prefix + b.key for b in buckets], args=[*args, cost])
         return float(result.decode() if isinstance(result, bytes) else result)
 
     def acquire(

@@ -13,11 +13,10 @@ another, which is what a fleet of web and worker hosts needs.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,29 +26,13 @@ import yaml
 
 from sandboxes.yookassa import YooKassaSandbox, notification
 from tests.helpers.kiosk import make_kiosk
+from tests.helpers.net import free_port
+from tests.helpers.net import wait_answering as _wait
 from tests.helpers.worker import ROOT, WorkerProcess, worker_environment
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 TOKEN = "prometheus-scrape-secret"
 ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yml"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if result := condition():
-                return result
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -88,7 +71,7 @@ def stack(tmp_path: Path, yookassa: YooKassaSandbox, redis_client: Any) -> Itera
     web_dir, worker_dir = tmp_path / "prom-web", tmp_path / "prom-worker"
     web_dir.mkdir()
     worker_dir.mkdir()
-    web_port, worker_port, prom_port = _free_port(), _free_port(), _free_port()
+    web_port, worker_port, prom_port = free_port(), free_port(), free_port()
     web = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),

@@ -4,11 +4,8 @@ with what that process counted, merged from the host's multiprocess directory.""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,6 +13,8 @@ import pytest
 import requests
 
 from tests.helpers.kiosk import metric_value
+from tests.helpers.net import free_port
+from tests.helpers.net import wait_answering as _wait
 from tests.helpers.worker import WorkerProcess, worker_environment
 from tests.vendista.coffee import connect_owner, sync, window
 from tests.vendista.conftest import LAST_DAY
@@ -24,24 +23,6 @@ from vendista.services import runs
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 TOKEN = "worker-scrape-secret"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait(condition: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if result := condition():
-                return result
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _dead_process_samples(directory: Path) -> int:
@@ -67,7 +48,7 @@ def test_a_worker_serves_its_pool_processes_metrics_on_its_port(sandbox, tmp_pat
     directory.mkdir()
     dead = _dead_process_samples(directory)
     assert (directory / f"gauge_livesum_{dead}.db").exists()
-    port = _free_port()
+    port = free_port()
     worker = WorkerProcess(
         worker_environment(
             PROMETHEUS_MULTIPROC_DIR=str(directory),
