@@ -19,12 +19,15 @@ import redis
 
 from core.redis import get_redis
 
-# KEYS: bucket keys. ARGV: per bucket (rate per second, burst), then the cost.
-# Each bucket is a hash {tokens, ts}; time comes from the Redis server, so every process agrees.
+# KEYS: bucket keys. ARGV: per bucket (rate per second, burst), then the cost, then 1 to take
+# it or 0 only to look. Each bucket is a hash {tokens, ts}; time comes from the Redis server, so
+# every process agrees. Answers the seconds until every bucket yields `cost` ('0': taken, or
+# could be now).
 _TAKE = """
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
-local cost = tonumber(ARGV[#ARGV])
+local cost = tonumber(ARGV[#ARGV - 1])
+local take = ARGV[#ARGV] == '1'
 local wait = 0
 local levels = {}
 for i, key in ipairs(KEYS) do
@@ -40,7 +43,7 @@ for i, key in ipairs(KEYS) do
     wait = math.max(wait, (cost - tokens) / rate)
   end
 end
-if wait > 0 then
+if wait > 0 or not take then
   return tostring(wait)
 end
 for i, key in ipairs(KEYS) do
@@ -50,28 +53,6 @@ for i, key in ipairs(KEYS) do
   redis.call('EXPIRE', key, math.ceil(burst / rate) + 60)
 end
 return '0'
-"""
-
-
-# The same arithmetic, reading only: the seconds until every bucket yields `cost`.
-_PEEK = """
-local now_parts = redis.call('TIME')
-local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
-local cost = tonumber(ARGV[#ARGV])
-local wait = 0
-for i, key in ipairs(KEYS) do
-  local rate = tonumber(ARGV[2 * i - 1])
-  local burst = tonumber(ARGV[2 * i])
-  local state = redis.call('HMGET', key, 'tokens', 'ts')
-  local tokens = tonumber(state[1])
-  local ts = tonumber(state[2])
-  if tokens == nil then tokens = burst; ts = now end
-  tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
-  if tokens < cost then
-    wait = math.max(wait, (cost - tokens) / rate)
-  end
-end
-return tostring(wait)
 """
 
 
@@ -104,7 +85,6 @@ class RateLimiter:
         self._prefix = prefix
         self._sleep = sleep
         self._script: redis.commands.core.Script | None = None
-        self._peek: redis.commands.core.Script | None = None
 
     @property
     def client(self) -> redis.Redis:
@@ -112,23 +92,20 @@ class RateLimiter:
 
     def try_acquire(self, buckets: Sequence[Bucket], cost: float = 1.0) -> float:
         """Take `cost` from every bucket or from none; 0 on success, else the seconds to wait."""
-        if self._script is None:
-            self._script = self.client.register_script(_TAKE)
-        return self._call(self._script, buckets, cost)
+        return self._call(buckets, cost, take=True)
 
     def wait_for(self, buckets: Sequence[Bucket], cost: float = 1.0) -> float:
         """The seconds until `cost` could be taken from every bucket (0: now); takes nothing."""
-        if self._peek is None:
-            self._peek = self.client.register_script(_PEEK)
-        return self._call(self._peek, buckets, cost)
+        return self._call(buckets, cost, take=False)
 
-    def _call(
-        self, script: redis.commands.core.Script, buckets: Sequence[Bucket], cost: float
-    ) -> float:
+    def _call(self, buckets: Sequence[Bucket], cost: float, *, take: bool) -> float:
+        if self._script is None:
+            self._script = self.client.register_script(_TAKE)
         args: list[float] = []
         for bucket in buckets:
             args += [bucket.rate, max(bucket.burst, cost)]
-        result = script(keys=[self._prefix + b.key for b in buckets], args=[*args, cost])
+        keys = [self._prefix + b.key for b in buckets]
+        result = self._script(keys=keys, args=[*args, cost, 1 if take else 0])
         return float(result.decode() if isinstance(result, bytes) else result)
 
     def acquire(
