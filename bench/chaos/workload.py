@@ -121,7 +121,7 @@ def seed_database(plan: Plan, vendista_url: str) -> dict[str, Any]:
     from django.db import transaction
     from django.utils import timezone
 
-    from inventory.models import Inventory, Location, Recipe, RecipeItem
+    from inventory.models import Inventory, Location
     from inventory.reference import recipe_presets
     from kiosk.models import Kiosk
     from notifications.models import NotificationSettings, TelegramChat
@@ -174,20 +174,7 @@ def seed_database(plan: Plan, vendista_url: str) -> dict[str, Any]:
                 ],
             )
             for terminal in Terminal.objects.filter(owner=owner).order_by("vendista_id"):
-                for item in range(1, 8):  # item 8 stays without a recipe: "needs a recipe"
-                    preset = presets[(item - 1) % len(presets)]
-                    recipe = Recipe.objects.create(
-                        terminal=terminal, machine_item_id=item, name=preset["name"]
-                    )
-                    RecipeItem.objects.bulk_create(
-                        RecipeItem(
-                            recipe=recipe,
-                            item_name=row["item_name"],
-                            quantity=Decimal(str(row["quantity"])),
-                        )
-                        for row in preset["items"]
-                        if row["quantity"] > 0
-                    )
+                seed_recipes(terminal, presets, 7)  # item 8 stays without one: "needs a recipe"
                 TerminalAssignment.objects.create(terminal=terminal, restock_assignee=service_user)
                 for row in Inventory.objects.filter(terminal=terminal, location=Location.MACHINE):
                     row.current_stock = (row.max_stock or Decimal(0)) * Decimal("0.7")
@@ -199,6 +186,24 @@ def seed_database(plan: Plan, vendista_url: str) -> dict[str, Any]:
             tokens.append(kiosk.set_token())
             kiosk.save()
     return {"kiosk_tokens": tokens}
+
+
+def seed_recipes(terminal: Any, presets: list[dict[str, Any]], items: int) -> None:
+    """Recipes for the terminal's machine items 1..`items`, from the presets in turn."""
+    from inventory.models import Recipe, RecipeItem
+
+    for item in range(1, items + 1):
+        preset = presets[(item - 1) % len(presets)]
+        recipe = Recipe.objects.create(terminal=terminal, machine_item_id=item, name=preset["name"])
+        RecipeItem.objects.bulk_create(
+            RecipeItem(
+                recipe=recipe,
+                item_name=row["item_name"],
+                quantity=Decimal(str(row["quantity"])),
+            )
+            for row in preset["items"]
+            if row["quantity"] > 0
+        )
 
 
 def _terminals(vendista_url: str, login: str) -> list[dict[str, Any]]:

@@ -30,7 +30,8 @@ def seed(spec: dict[str, Any]) -> dict[str, Any]:
     from django.db import transaction
     from django.utils import timezone
 
-    from inventory.models import Inventory, Location, Recipe, RecipeItem
+    from bench.chaos.workload import seed_recipes
+    from inventory.models import Inventory, Location
     from inventory.reference import recipe_presets
     from notifications.models import NotificationSettings
     from phone.models import AlertSettings
@@ -65,20 +66,7 @@ def seed(spec: dict[str, Any]) -> dict[str, Any]:
                 ],
             )
             for terminal in Terminal.objects.filter(owner=owner):
-                for item in range(1, int(spec_owner["items"]) + 1):
-                    preset = presets[(item - 1) % len(presets)]
-                    recipe = Recipe.objects.create(
-                        terminal=terminal, machine_item_id=item, name=preset["name"]
-                    )
-                    RecipeItem.objects.bulk_create(
-                        RecipeItem(
-                            recipe=recipe,
-                            item_name=row["item_name"],
-                            quantity=Decimal(str(row["quantity"])),
-                        )
-                        for row in preset["items"]
-                        if row["quantity"] > 0
-                    )
+                seed_recipes(terminal, presets, int(spec_owner["items"]))
             Inventory.objects.filter(owner=owner, location=Location.MACHINE).update(
                 current_stock=STOCK, max_stock=STOCK
             )
