@@ -19,7 +19,15 @@ class _Device(Protocol):
     name: str
 
 
-def record(
+def record(action: str, **fields: Any) -> AuditEntry:
+    """Add one audit row (the fields as `entry` takes them); e-mails and phones in `summary`
+    are masked before they are stored."""
+    row = entry(action, **fields)
+    row.save(force_insert=True)
+    return row
+
+
+def entry(
     action: str,
     *,
     actor_kind: str = ActorKind.SYSTEM,
@@ -32,7 +40,8 @@ def record(
     summary: dict[str, Any] | None = None,
     request: HttpRequest | None = None,
 ) -> AuditEntry:
-    """Add one audit row; e-mails and phones in `summary` are masked before they are stored."""
+    """The audit row `record` adds, unsaved: for a caller that writes it together with the row
+    it audits (`core.db.insert.insert_together`)."""
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
@@ -41,7 +50,7 @@ def record(
         actor_kind = ActorKind.USER if actor_kind == ActorKind.SYSTEM else actor_kind
     else:
         actor_user = None
-    return AuditEntry.objects.create(
+    return AuditEntry(
         action=action,
         actor_kind=actor_kind,
         actor_user=actor_user,
@@ -68,7 +77,11 @@ class Actor:
         return cls(kind=ActorKind.KIOSK, label=f"kiosk:{kiosk.pk} {kiosk.name}", request=request)
 
     def audit(self, action: str, **kwargs: Any) -> None:
-        record(
+        self.entry(action, **kwargs).save(force_insert=True)
+
+    def entry(self, action: str, **kwargs: Any) -> AuditEntry:
+        """The row `audit` would add, unsaved (see `entry`)."""
+        return entry(
             action,
             actor_kind=self.kind,
             actor_user=self.user,

@@ -1,8 +1,8 @@
 """Kiosk API speed: gunicorn as in production (deploy/gunicorn.conf.py) on a free port, loaded
 from outside the Python server: `wrk` (Debian's package) for throughput of the payment-status
-poll against, in the same run and on the same gunicorn, a bare Django view behind the same
-middleware (the ceiling); then bench/loadgen.py (its own process, open loop) at a fixed rate for
-p50/p99 of the status poll and of session create.
+poll and of session create against, in the same run and on the same gunicorn, a bare Django
+view behind the same middleware (the ceiling); then bench/loadgen.py (its own process, open
+loop) at a fixed rate for p50/p99 of the status poll and of session create.
 
     DATABASE_URL=... REDIS_DB=... python bench/kiosk_api_bench.py [--rate 200] [--seconds 10]
 
@@ -20,6 +20,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -45,13 +46,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wrk(url: str, token: str, seconds: float, connections: int) -> dict[str, float]:
-    """Closed-loop throughput with wrk (C, two threads): requests/s and latency percentiles."""
+def wrk(url: str, token: str, seconds: float, connections: int, post: str = "") -> dict[str, float]:
+    """Closed-loop throughput with wrk (C, two threads): requests/s and latency percentiles.
+    With `post`, each request is a POST of that JSON body."""
     binary = shutil.which("wrk")
     assert binary, "wrk: deploy/local/system-libs.sh --tests installs it (apt install wrk)"
+    script: list[str] = []
+    if post:
+        lua = Path(tempfile.mkstemp(suffix=".lua")[1])
+        lua.write_text(
+            f'wrk.method = "POST"\nwrk.body = {json.dumps(post)}\n'
+            'wrk.headers["Content-Type"] = "application/json"\n'
+        )
+        script = ["-s", str(lua)]
     out = subprocess.run(  # noqa: S603
         [
             binary,
+            *script,
             "-t2",
             f"-c{connections}",
             f"-d{seconds:g}s",
@@ -66,6 +77,8 @@ def wrk(url: str, token: str, seconds: float, connections: int) -> dict[str, flo
         text=True,
         check=True,
     ).stdout
+    if post:
+        Path(script[1]).unlink()
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     assert non_2xx is None, out
@@ -178,13 +191,15 @@ def main() -> None:
         wrk(bare_url, token, 2, args.connections)
         # Alternating rounds, the best of each: a burst of other work on the machine during one
         # round cannot pass for a difference between the two.
-        bares, statuses = [], []
+        bares, statuses, creates = [], [], []
         each = max(1, math.ceil(args.seconds / args.rounds))  # wrk takes whole seconds
         for _ in range(args.rounds):
             bares.append(wrk(bare_url, token, each, args.connections))
             statuses.append(wrk(status_url, token, each, args.connections))
+            creates.append(wrk(f"{base}/api/sessions", token, each, args.connections, post=body))
         bare = max(bares, key=lambda result: result["rps"])
         status = max(statuses, key=lambda result: result["rps"])
+        create = max(creates, key=lambda result: result["rps"])
         traces = args.trace_dir
         if traces:
             traces.mkdir(parents=True, exist_ok=True)
@@ -213,6 +228,9 @@ def main() -> None:
     print(f"status_rps={status['rps']:.0f}")
     print(f"status_p50_ms={status['p50_ms']:.2f}")
     print(f"status_ratio={status['rps'] / bare['rps']:.2f}")
+    print(f"session_create_rps={create['rps']:.0f}")
+    print(f"session_create_p50_ms={create['p50_ms']:.2f}")
+    print(f"session_create_ratio={create['rps'] / bare['rps']:.2f}")
     print(f"open_loop_rate_rps={args.rate:g}")
     print(f"session_create_p50_ms_at_{args.rate:g}={created['p50_ms']:.1f}")
     print(f"session_create_p99_ms_at_{args.rate:g}={created['p99_ms']:.1f}")

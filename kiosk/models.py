@@ -70,7 +70,9 @@ class Kiosk(models.Model):
         stale = [self.token_hash, *getattr(self, "_replaced_token_hashes", [])]
         for token_hash in stale:
             LOCAL_TOKEN_CACHE.pop(token_hash, None)
-        get_redis().delete(*[token_cache_key(token_hash) for token_hash in stale if token_hash])
+        keys = [token_cache_key(token_hash) for token_hash in stale if token_hash]
+        if keys:  # a kiosk saved before it has a token has nothing cached
+            get_redis().delete(*keys)
         self._replaced_token_hashes: list[str] = []
 
     def set_token(self, raw: str | None = None) -> str:

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import SYSTEM, Actor
+from core.db.insert import insert_together
 from kiosk import metrics
 from kiosk.models import Kiosk, Session, SessionStatus
 
@@ -67,22 +68,22 @@ def create_session(
     """Start a client's session on `kiosk`; it expires after `ttl_ms` without activity."""
     ttl_ms = ttl_ms or settings.KIOSK_SESSION_TTL_MS
     now = timezone.now()
-    with transaction.atomic():
-        session = Session.objects.create(
-            kiosk=kiosk,
-            type=type,
-            contact_email=contact_email,
-            contact_phone=contact_phone,
-            metadata=metadata or {},
-            ttl_ms=ttl_ms,
-            expires_at=now + timedelta(milliseconds=ttl_ms),
-        )
-        actor.audit(
-            "session.created",
-            owner_id=kiosk.owner_id,
-            obj=session,
-            summary={"type": type, "email": contact_email, "phone": contact_phone},
-        )
+    session = Session(
+        kiosk=kiosk,
+        type=type,
+        contact_email=contact_email,
+        contact_phone=contact_phone,
+        metadata=metadata or {},
+        ttl_ms=ttl_ms,
+        expires_at=now + timedelta(milliseconds=ttl_ms),
+    )
+    created = actor.entry(
+        "session.created",
+        owner_id=kiosk.owner_id,
+        obj=session,
+        summary={"type": type, "email": contact_email, "phone": contact_phone},
+    )
+    insert_together(session, created)  # one statement: the session and its audit row, or neither
     metrics.SESSIONS_CREATED.labels(type=type).inc()
     refresh_active_gauge(at_most_every_s=10.0)  # a count; off the hot path (scrapes: 15 s)
     log.info(
