@@ -5,6 +5,7 @@ surrogates in JSON bodies, bodies nested too deep, oversized payment metadata.""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 import requests
@@ -35,9 +36,11 @@ class Api:
 
 
 @pytest.fixture
-def kiosk(live_server, redis_client) -> tuple[Api, KioskClient]:
+def kiosk(live_server, redis_client) -> Iterator[tuple[Api, KioskClient]]:
     k = make_kiosk()
-    return Api(live_server.url, f"Kiosk {k.token}"), k
+    api = Api(live_server.url, f"Kiosk {k.token}")
+    yield api, k
+    api.http.close()  # a kept-alive connection holds a server thread and its database connection
 
 
 def _session(api: Api) -> dict:
@@ -77,6 +80,7 @@ def test_nul_in_a_staff_api_query_parameter_is_400(live_server, redis_client) ->
     token = Token.objects.get(user=tenant.user).key
     api = Api(live_server.url, f"Token {token}")
     response = api.get("/api/tasks?status=%00")
+    api.http.close()
     assert response.status_code == 400
     assert "status" in response.json()
 

@@ -67,8 +67,10 @@ class Live:
 
 
 @pytest.fixture
-def live(live_server, redis_client) -> Live:
-    return Live(live_server.url, make_kiosk())
+def live(live_server, redis_client) -> Iterator[Live]:
+    live = Live(live_server.url, make_kiosk())
+    yield live
+    live.http.close()  # a kept-alive connection holds a server thread and its database connection
 
 
 def _pay(live: Live, sandbox: YooKassaSandbox) -> tuple[dict, dict]:
