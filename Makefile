@@ -52,4 +52,6 @@ services-down:
 	$(VENV)/bin/python deploy/local/services.py down
 
 clean: services-down
+	@# A cluster kept outside the checkout (/var/tmp, see deploy/local/services.py) goes too.
+	@for link in var/postgres-*; do [ -L "$$link" ] && rm -rf "$$(readlink -f "$$link")"; done; true
 	rm -rf var/ .mypy_cache .ruff_cache .pytest_cache

@@ -13,6 +13,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -393,7 +394,9 @@ class Stack:
             except subprocess.TimeoutExpired:
                 _killpg(popen.pid, signal.SIGKILL)
                 popen.wait()
-        self.services.down(None)
+        with contextlib.suppress(OSError):  # kept for a post-mortem, beside the stack's own logs
+            shutil.copyfile(self.pg_datadir() / "server.log", self.var / "logs" / "postgres.log")
+        self.services.down(None, purge=True)  # the stack's own cluster: its files go too
 
 
 def _signal(pid: int, sig: int) -> None:

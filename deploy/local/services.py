@@ -1,19 +1,22 @@
 """Find PostgreSQL and Redis for a local run, or start private instances under var/.
 
     python deploy/local/services.py up --env-file var/services.env
-    python deploy/local/services.py down [--only "postgres redis"]
+    python deploy/local/services.py down [--only "postgres redis"] [--purge]
 
 `up` probes DATABASE_URL and REDIS_URL (defaults: the standard local ports). When nothing answers
 at a local address it starts a private instance on that port from the OS binaries — installing
 `postgresql` / `redis-server` with apt when they are missing and we run as root — creates the
 database when it does not exist, and writes the URLs to use into the env file, with
-VK_STARTED_SERVICES naming what it started. `down` stops the private instances. Standard library
-and psycopg only: this runs before Django is configured. VK_VAR_DIR moves its state (tests).
+VK_STARTED_SERVICES naming what it started. `down` stops the private instances; with `--purge`
+(`make test`) it also deletes a PostgreSQL cluster's files when its start created it. Standard
+library and psycopg only: this runs before Django is configured. VK_VAR_DIR moves its state
+(tests).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import hashlib
 import os
@@ -221,6 +224,8 @@ def start_private_postgres(
         say(f"initialising a private PostgreSQL cluster in {datadir}")
         initdb = [str(bindir / "initdb"), "-D", str(datadir), "-U", target.user, "--auth=trust"]
         as_postgres([*initdb, "-E", "UTF8", "--no-locale"]).check_returncode()
+        # Created by this start: `down --purge` may delete it (kept through restarts until a stop).
+        (VAR / f"postgres-{target.port}.created").write_text(str(datadir))
     if clients:
         hba = datadir / "pg_hba.conf"
         line = f"host all all {clients} trust"
@@ -236,14 +241,27 @@ def start_private_postgres(
     (VAR / f"postgres-{target.port}.started").write_text(str(datadir))
 
 
-def stop_private_postgres(port: int) -> None:
+def stop_private_postgres(port: int, *, purge: bool = False) -> None:
+    """Stop the cluster started on `port`; with `purge`, also delete its files when it was
+    created since it was last stopped (a throwaway one: tests, not a checkout's `make run`)."""
     marker = VAR / f"postgres-{port}.started"
+    created = VAR / f"postgres-{port}.created"
     if not marker.exists():
         return
     datadir = Path(marker.read_text().strip())
     say(f"stopping private PostgreSQL on port {port}")
     as_postgres([str(pg_bindir() / "pg_ctl"), "-D", str(datadir), "-m", "fast", "-w", "stop"])
     marker.unlink(missing_ok=True)
+    if purge and created.exists():
+        say(f"deleting its files ({datadir})")
+        shutil.rmtree(datadir, ignore_errors=True)
+        link = VAR / f"postgres-{port}"
+        if link.is_symlink():
+            link.unlink()
+        if datadir.parent != VAR:  # the /var/tmp folder of this checkout, when now empty
+            with contextlib.suppress(OSError):
+                datadir.parent.rmdir()
+    created.unlink(missing_ok=True)
 
 
 def ensure_postgres(url: str) -> tuple[str, bool]:
@@ -386,13 +404,13 @@ def up(env_file: Path) -> None:
     )
 
 
-def down(only: set[str] | None) -> None:
+def down(only: set[str] | None, *, purge: bool = False) -> None:
     for marker in sorted(VAR.glob("*.started")) if VAR.exists() else []:
         name, _, port = marker.stem.rpartition("-")
         if only is not None and name not in only:
             continue
         if name == "postgres":
-            stop_private_postgres(int(port))
+            stop_private_postgres(int(port), purge=purge)
         elif name == "redis":
             stop_private_redis(int(port))
 
@@ -406,12 +424,17 @@ def main(argv: list[str] | None = None) -> int:
     down_parser.add_argument(
         "--only", default=None, help="space-separated names (postgres, redis); default: all"
     )
+    down_parser.add_argument(
+        "--purge",
+        action="store_true",
+        help="also delete the files of a PostgreSQL cluster its start created (throwaway: tests)",
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "up":
             up(args.env_file)
         else:
-            down(None if args.only is None else set(args.only.split()))
+            down(None if args.only is None else set(args.only.split()), purge=args.purge)
     except ServiceError as exc:
         say(f"error: {exc}")
         return 1

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: find or start PostgreSQL and Redis, then lint, type-check, check migrations and
-# run the whole test suite against them. Private instances started here are stopped at the end.
+# run the whole test suite against them. Private instances started here are stopped at the end
+# (and a PostgreSQL cluster created here is deleted: its data is the tests').
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="$PWD/.venv/bin:$PATH"
@@ -8,7 +9,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 bash deploy/local/system-libs.sh --tests
 python deploy/local/services.py up --env-file var/test-services.env
 set -a; . var/test-services.env; set +a
-trap 'python deploy/local/services.py down --only "$VK_STARTED_SERVICES"' EXIT
+trap 'python deploy/local/services.py down --purge --only "$VK_STARTED_SERVICES"' EXIT
 
 echo "== ruff"
 ruff check .

@@ -246,12 +246,8 @@ class Fleet:
         with contextlib.suppress(Exception):
             self.net.down()
         with contextlib.suppress(Exception):
-            self.services.down(None)
-        # The cluster is this fleet's alone (a fresh port each time): remove its files too.
-        marker = self.var / f"postgres-{self.pg_port}"
-        with contextlib.suppress(OSError):
-            shutil.rmtree(marker.resolve() if marker.is_symlink() else marker)
-            marker.unlink(missing_ok=True)
+            # The cluster is this fleet's alone (a fresh port each time): its files go too.
+            self.services.down(None, purge=True)
 
     def _sandbox_answers(self) -> bool:
         try:
