@@ -216,7 +216,7 @@ class Fleet:
             except subprocess.TimeoutExpired:
                 os.killpg(popen.pid, signal.SIGKILL)
                 popen.wait()
-        self.stack.services.down(None)
+        self.stack.services.down(None, purge=True)  # the run's own cluster: its files go too
 
 
 def _cpu_of(select: Any) -> float:
