@@ -58,34 +58,33 @@ def wrk(url: str, token: str, seconds: float, connections: int, post: str = "") 
     With `post`, each request is a POST of that JSON body."""
     binary = shutil.which("wrk")
     assert binary, "wrk: deploy/local/system-libs.sh --tests installs it (apt install wrk)"
-    script: list[str] = []
-    if post:
-        lua = Path(tempfile.mkstemp(suffix=".lua")[1])
-        lua.write_text(
-            f'wrk.method = "POST"\nwrk.body = {json.dumps(post)}\n'
-            'wrk.headers["Content-Type"] = "application/json"\n'
-        )
-        script = ["-s", str(lua)]
-    out = subprocess.run(  # noqa: S603
-        [
-            binary,
-            *script,
-            "-t2",
-            f"-c{connections}",
-            f"-d{seconds:g}s",
-            "--latency",
-            "--timeout",
-            "10s",
-            "-H",
-            f"Authorization: Kiosk {token}",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    if post:
-        Path(script[1]).unlink()
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
+        script: list[str] = []
+        if post:
+            lua.write(
+                f'wrk.method = "POST"\nwrk.body = {json.dumps(post)}\n'
+                'wrk.headers["Content-Type"] = "application/json"\n'
+            )
+            lua.flush()
+            script = ["-s", lua.name]
+        out = subprocess.run(  # noqa: S603
+            [
+                binary,
+                *script,
+                "-t2",
+                f"-c{connections}",
+                f"-d{seconds:g}s",
+                "--latency",
+                "--timeout",
+                "10s",
+                "-H",
+                f"Authorization: Kiosk {token}",
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     assert non_2xx is None, out
